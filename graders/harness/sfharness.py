@@ -1,0 +1,139 @@
+"""The trusted side inside a sandbox: run the learner's code as another user, observe it,
+and write observations for the host to score. Standard library only; mounted read-only
+at /grader/sfharness.py next to the lab's driver, where the learner's user cannot read.
+
+A driver (labs/<slug>/checks/driver/driver.py) does:
+
+    import sfharness as h
+    h.prepare_workspace()                       # /submission -> /work, as the learner
+    run = await h.run_learner(["python3", "-I", "main.py"], timeout=20)
+    h.emit({"correct_results": 12, ...}, run)   # /out/observations.json
+
+Verdicts are never taken from the learner's process: the driver records what it saw
+(requests served, timings, bytes), and the host compares that with thresholds and
+expectations that never enter the sandbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import time
+from dataclasses import dataclass
+from typing import Any
+
+LEARNER_UID = int(os.environ.get("SF_LEARNER_UID", "1002"))
+OUT = "/out/observations.json"
+LOG_TAIL = 4000  # characters of the learner's output kept for feedback
+
+# Clear inheritable and ambient capabilities, then switch user: the learner's exec
+# starts with no capabilities (see sandbox/identity.py for the driver's side).
+LEARNER_PREFIX = (
+    "setpriv",
+    f"--reuid={LEARNER_UID}",
+    f"--regid={LEARNER_UID}",
+    "--clear-groups",
+    "--inh-caps=-all",
+    "--ambient-caps=-all",
+    "--",
+)
+
+LEARNER_ENV = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "HOME": "/tmp",
+    "LANG": "C.UTF-8",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONUNBUFFERED": "1",
+}
+
+
+@dataclass
+class LearnerRun:
+    exit_code: int | None
+    stdout: bytes
+    stderr: bytes
+    termination: str  # ok | timeout | output_limit
+    wall_seconds: float
+
+    def describe(self) -> dict[str, Any]:
+        return {"exit_code": self.exit_code, "termination": self.termination, "log": log_tail(self)}
+
+
+def log_tail(run: LearnerRun) -> str:
+    text = (run.stdout + b"\n" + run.stderr).decode("utf-8", "replace").strip()
+    return text[-LOG_TAIL:]
+
+
+async def _read_capped(stream: asyncio.StreamReader, cap: int, over: asyncio.Event) -> bytes:
+    buf = bytearray()
+    while chunk := await stream.read(65536):
+        room = cap - len(buf)
+        buf += chunk[: max(room, 0)]
+        if len(chunk) > room:
+            over.set()
+            break
+    return bytes(buf)
+
+
+async def run_learner(
+    argv: list[str],
+    *,
+    timeout: float,
+    cwd: str = "/work",
+    env: dict[str, str] | None = None,
+    stdin: bytes = b"",
+    output_cap: int = 256 * 1024,
+) -> LearnerRun:
+    """Run argv as the learner's user; kill its whole process group on timeout or flood."""
+    started = time.monotonic()
+    proc = await asyncio.create_subprocess_exec(
+        *LEARNER_PREFIX,
+        *argv,
+        cwd=cwd,
+        env={**LEARNER_ENV, **(env or {})},
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
+    )
+    over = asyncio.Event()
+    assert proc.stdin and proc.stdout and proc.stderr
+    if stdin:
+        proc.stdin.write(stdin)
+    proc.stdin.close()
+    readers = asyncio.gather(_read_capped(proc.stdout, output_cap, over), _read_capped(proc.stderr, output_cap, over))
+    waiter = asyncio.ensure_future(proc.wait())
+    flood = asyncio.ensure_future(over.wait())
+    done, _ = await asyncio.wait({waiter, flood}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    termination = "ok" if waiter in done else ("output_limit" if flood in done else "timeout")
+    flood.cancel()
+    if termination != "ok":
+        kill_group(proc.pid)
+    await waiter
+    kill_group(proc.pid)  # children it left behind go too
+    stdout, stderr = await readers
+    code = proc.returncode if termination == "ok" else None
+    return LearnerRun(code, stdout, stderr, termination, time.monotonic() - started)
+
+
+def kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def prepare_workspace() -> LearnerRun:
+    """Copy the submission into the writable /work, as the learner (who then owns it)."""
+    return asyncio.run(run_learner(["cp", "-R", "/submission/.", "/work/"], timeout=30))
+
+
+def emit(observations: dict[str, Any], run: LearnerRun | None = None) -> None:
+    """Write the observations document for the host. Called once, at the end."""
+    doc = {"observations": observations, "learner": run.describe() if run else None}
+    tmp = OUT + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(doc, fh, sort_keys=True, allow_nan=False)
+    os.replace(tmp, OUT)

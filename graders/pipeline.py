@@ -1,0 +1,162 @@
+"""The grading pipeline, as small steps each testable alone:
+
+    trusted_payload -> run_spec -> (runner) -> read_observations -> evaluate -> assemble
+
+`grade()` is what workers, the `grade` command and `labcheck` all call.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from sandbox import RunResult, RunSpec, Termination
+
+from . import checks as check_kinds
+from .hashing import tree_hash
+from .labspec import LabSpec
+from .report import CheckResult, GradeReport, RunFacts
+
+HARNESS = Path(__file__).with_name("harness") / "sfharness.py"
+OBSERVATIONS = "observations.json"
+Runner = Callable[[RunSpec], RunResult]
+
+OBSERVATIONS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["observations"],
+    "additionalProperties": False,
+    "properties": {
+        "observations": {"type": "object", "propertyNames": {"pattern": "^[a-z0-9_]{1,64}$"}},
+        "learner": {
+            "type": ["object", "null"],
+            "additionalProperties": False,
+            "properties": {
+                "exit_code": {"type": ["integer", "null"]},
+                "termination": {"enum": ["ok", "timeout", "output_limit"]},
+                "log": {"type": "string", "maxLength": 8000},
+            },
+        },
+    },
+}
+
+
+class GradingError(RuntimeError):
+    """Grading could not be carried out (the sandbox or the lab's grader failed).
+
+    Not the learner's fault: the attempt ends in status 'error' with this message and
+    can be retried. str(exc) is safe to show.
+    """
+
+
+def termination_message(termination: str, lab: LabSpec) -> str:
+    lim = lab.limits
+    return {
+        "timeout": f"Your program ran past the time limit ({lim.wall_seconds:g} s wall, "
+        f"{lim.cpu_seconds:g} s CPU) and was stopped.",
+        "memory": f"Your program used more than {lim.memory_bytes // 2**20} MiB of memory and was stopped.",
+        "output_limit": f"Your program printed more than {lim.output_bytes // 1024} KiB of output and was stopped.",
+        "pids": f"Your program started more than {lim.pids} processes and was stopped.",
+        "killed": "Your program was killed by a signal before it finished.",
+    }.get(termination, f"Your program ended abnormally ({termination}).")
+
+
+def trusted_payload(lab: LabSpec, dest: Path) -> Path:
+    """The files mounted at /grader: the lab's driver and the harness, nothing else."""
+    shutil.copytree(lab.driver_dir, dest, dirs_exist_ok=True)
+    shutil.copy2(HARNESS, dest / HARNESS.name)
+    return dest
+
+
+def run_spec(lab: LabSpec, submission_dir: Path, trusted: Path, *, gpus: tuple[str, ...] = ()) -> RunSpec:
+    return RunSpec(
+        image=lab.image,
+        command=lab.driver_command,
+        submission=submission_dir,
+        trusted=trusted,
+        returns=(OBSERVATIONS,),
+        limits=lab.limits,
+        gpus=gpus,
+        env={"PYTHONPATH": "/grader"},
+    )
+
+
+def read_observations(result: RunResult) -> dict[str, Any] | None:
+    """The driver's document, parsed as data and validated; None where there is none."""
+    raw = result.files.get(OBSERVATIONS)
+    if raw is None:
+        return None
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+        jsonschema.validate(doc, OBSERVATIONS_SCHEMA)
+    except (UnicodeDecodeError, ValueError, jsonschema.ValidationError) as exc:
+        raise GradingError(f"The lab's grader wrote an invalid observations document: {str(exc)[:300]}") from None
+    return doc
+
+
+def evaluate(lab: LabSpec, result: RunResult, doc: dict[str, Any] | None) -> tuple[list[CheckResult], str]:
+    """One result per check, and the summary line for the learner."""
+    if result.termination is not Termination.OK:
+        message = termination_message(result.termination.value, lab)
+        return [check_kinds.errored(c, message) for c in lab.checks], message
+    if doc is None:
+        tail = result.stderr.decode("utf-8", "replace")[-600:]
+        raise GradingError(f"The lab's grader produced no observations (exit {result.exit_code}). {tail}".strip())
+    observations = doc["observations"]
+    results = [check_kinds.evaluate(c, observations, lab.expected_dir) for c in lab.checks]
+    learner = doc.get("learner") or {}
+    summary = ""
+    if learner.get("termination") in ("timeout", "output_limit"):
+        summary = termination_message(learner["termination"], lab)
+    elif learner.get("exit_code") not in (None, 0):
+        summary = f"Your program exited with status {learner['exit_code']}; see the log below."
+    return results, summary
+
+
+def assemble(lab: LabSpec, submission_hash: str, results: list[CheckResult], summary: str,
+             result: RunResult, doc: dict[str, Any] | None) -> GradeReport:
+    total = sum(c.weight for c in lab.checks)
+    score = round(sum(r.points for r in results) / total, 4) if total else 0.0
+    passed = score >= lab.pass_bar
+    passed_count = sum(r.status == "pass" for r in results)
+    head = f"{passed_count} of {len(results)} checks passed; score {score:.2f} (pass bar {lab.pass_bar:.2f})."
+    learner = (doc or {}).get("learner") or {}
+    return GradeReport(
+        lab_slug=lab.slug,
+        lab_version=lab.version,
+        lab_content_hash=lab.content_hash,
+        submission_hash=submission_hash,
+        pass_bar=lab.pass_bar,
+        score=score,
+        passed=passed,
+        summary=f"{head} {summary}".strip(),
+        checks=tuple(results),
+        run=RunFacts(
+            backend=result.backend,
+            image_digest=result.image_digest,
+            termination=result.termination.value,
+            exit_code=result.exit_code,
+            wall_seconds=round(result.wall_seconds, 3),
+            cpu_seconds=None if result.cpu_seconds is None else round(result.cpu_seconds, 3),
+            peak_memory_bytes=result.peak_memory_bytes,
+            learner_log=str(learner.get("log", "")),
+        ),
+    )
+
+
+def grade(lab: LabSpec, submission_dir: Path, *, runner: Runner, gpus: tuple[str, ...] = ()) -> GradeReport:
+    """Grade an accepted submission folder. Raises GradingError when grading itself fails."""
+    submission_hash = tree_hash(submission_dir)
+    with tempfile.TemporaryDirectory(prefix="sf-trusted-") as tmp:
+        spec = run_spec(lab, submission_dir, trusted_payload(lab, Path(tmp) / "grader"), gpus=gpus)
+        result = runner(spec)
+    if result.termination is Termination.SANDBOX_ERROR:
+        raise GradingError(f"The sandbox failed to run your submission ({result.message}). This is not your fault.")
+    doc = read_observations(result) if result.termination is Termination.OK else None
+    results, summary = evaluate(lab, result, doc)
+    return assemble(lab, submission_hash, results, summary, result, doc)
