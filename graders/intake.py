@@ -86,7 +86,7 @@ def accept_zip(data: bytes, dest: Path, limits: SubmissionLimits) -> None:
         mode = info.external_attr >> 16
         if stat.S_ISLNK(mode):
             raise SubmissionRejected(f"{info.filename} is a symbolic link; submit regular files only.")
-        if mode and not stat.S_ISREG(mode):
+        if stat.S_IFMT(mode) not in (0, stat.S_IFREG):  # 0: the zip did not say (plain files)
             raise SubmissionRejected(f"{info.filename} is not a regular file.")
         declared += info.file_size
         if info.file_size > limits.max_file_bytes or declared > limits.max_bytes:
