@@ -7,7 +7,6 @@ here ever writes outside the destination folder.
 from __future__ import annotations
 
 import io
-
 import stat
 import zipfile
 from collections.abc import Mapping

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-
 import os
 import re
 import shutil
@@ -21,8 +20,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import _folder, recipe
 from ..spec import DRIVER_UID, LEARNER_UID
+from . import _folder, recipe
 
 
 def _lines(path: Path) -> list[str]:

@@ -15,7 +15,8 @@ from graders import LabSpecError, SubmissionLimits, SubmissionRejected, accept_f
 from graders.checks import evaluate
 from graders.hashing import tree_hash
 from graders.labspec import CheckSpec
-from graders.pipeline import assemble, evaluate as evaluate_all
+from graders.pipeline import assemble
+from graders.pipeline import evaluate as evaluate_all
 from graders.report import validate
 from sandbox import RunResult, Termination
 
