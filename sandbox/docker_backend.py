@@ -1,22 +1,33 @@
-"""The Docker backend: one fresh container per run, destroyed afterwards.
+"""The Docker backend: one fresh container per run, used once and destroyed.
 
-Deny by default: no network, read-only root, every capability dropped but the two the
-driver needs to become itself and start the learner's user, no-new-privileges, pids,
-memory (swap included), CPU-seconds, tmpfs sizes, and a wall clock enforced here.
+A run has two steps. prepare() creates and starts an idle container over empty staging
+folders; execute() copies the run's files in (bind mounts are live), runs the command
+with `docker exec`, reads the container's own cgroup while it still exists, and
+destroys the container. The pool (pool.py) runs prepare() ahead of demand, so a
+submission need not wait for a container to start.
+
+Deny by default: no network, read-only root, every capability dropped but the three the
+driver needs (identity.py), no-new-privileges, pids, memory (swap included),
+CPU-seconds, tmpfs sizes, and a wall clock enforced here.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 import time
+from collections.abc import Hashable
+from dataclasses import dataclass
 from typing import Any
 
-from . import cgroups
+from . import cgroups, staging
 from .identity import BASE_ENV, DRIVER_ARGV
-from .spec import GRADER_DIR, OUT_DIR, SUBMISSION_DIR, WORK_DIR, RunResult, RunSpec, Termination
-from .staging import collect_returns, staged
+from .pool import Pool
+from .spec import GRADER_DIR, OUT_DIR, SUBMISSION_DIR, WORK_DIR, Limits, RunResult, RunSpec, Termination
 
 LABEL = "skillforge.sandbox"
+OWNER = "skillforge.owner"  # host:pid of the process whose pool made it
 
 
 def client() -> Any:
@@ -36,18 +47,30 @@ def image_digest(image: str) -> str:
     return str(client().images.get(image).id)
 
 
-def _create_kwargs(spec: RunSpec, st: Any) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Slot:
+    key: tuple[str, Limits, tuple[str, ...]]
+    container: Any
+    dirs: staging.Staged
+    digest: str
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _create_kwargs(image: str, lim: Limits, gpus: tuple[str, ...], dirs: staging.Staged) -> dict[str, Any]:
     from docker.types import DeviceRequest, LogConfig, Ulimit
 
-    lim = spec.limits
     cpu = max(1, int(lim.cpu_seconds))
     tmpfs_opts = f"size={lim.disk_bytes},mode=1777,nosuid,nodev"
     kwargs: dict[str, Any] = dict(
-        image=spec.image,
-        command=[*DRIVER_ARGV, *spec.command],
+        image=image,
+        # An idle PID 1 holds the container open until the run is exec'ed into it.
+        command=["sleep", "infinity"],
         user="0:0",
         working_dir=WORK_DIR,
-        environment={**BASE_ENV, **spec.env},
+        environment=BASE_ENV,
         network_mode="none",
         read_only=True,
         cap_drop=["ALL"],
@@ -64,25 +87,107 @@ def _create_kwargs(spec: RunSpec, st: Any) -> dict[str, Any]:
         ],
         tmpfs={WORK_DIR: tmpfs_opts, "/tmp": tmpfs_opts},
         volumes={
-            str(st.submission): {"bind": SUBMISSION_DIR, "mode": "ro"},
-            str(st.grader): {"bind": GRADER_DIR, "mode": "ro"},
-            str(st.out): {"bind": OUT_DIR, "mode": "rw"},
+            str(dirs.submission): {"bind": SUBMISSION_DIR, "mode": "ro"},
+            str(dirs.grader): {"bind": GRADER_DIR, "mode": "ro"},
+            str(dirs.out): {"bind": OUT_DIR, "mode": "rw"},
         },
-        labels={LABEL: "1"},
-        # Output is read live from attach (before start, so nothing is missed); the
-        # engine's own copy is kept small ("none" is not registered in every engine).
-        log_config=LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
+        labels={LABEL: "1", OWNER: _owner()},
+        log_config=LogConfig(type="json-file", config={"max-size": "64k", "max-file": "1"}),
         ipc_mode="private",
         detach=True,
-        stdin_open=False,
     )
-    if spec.gpus:
-        kwargs["device_requests"] = [DeviceRequest(device_ids=list(spec.gpus), capabilities=[["gpu"]])]
+    if gpus:
+        kwargs["device_requests"] = [DeviceRequest(device_ids=list(gpus), capabilities=[["gpu"]])]
     return kwargs
 
 
+def prepare(key: Hashable) -> Slot:
+    image, limits, gpus = key  # type: ignore[misc]
+    dc = client()
+    digest = image_digest(image)
+    dirs = staging.make_dirs()
+    try:
+        container = dc.containers.create(**_create_kwargs(image, limits, gpus, dirs))
+    except Exception:
+        staging.remove(dirs)
+        raise
+    slot = Slot((image, limits, gpus), container, dirs, digest)
+    try:
+        container.start()
+    except Exception:
+        destroy(slot)
+        raise
+    return slot
+
+
+def alive(slot: Slot) -> bool:
+    try:
+        slot.container.reload()
+        return slot.container.status == "running"
+    except Exception:
+        return False
+
+
+def destroy(slot: Slot) -> None:
+    try:
+        slot.container.remove(force=True)
+    except Exception:
+        pass  # gone already; the orphan sweep catches the rest
+    staging.remove(slot.dirs)
+
+
+POOL: Pool[Slot] = Pool(int(os.environ.get("SKILLFORGE_POOL_SIZE", "0") or 0), make=prepare, alive=alive, destroy=destroy)
+
+
+def configure_pool(size: int) -> Pool[Slot]:
+    """Replace the process-wide pool (a worker calls this at start-up); 0 disables it."""
+    global POOL
+    POOL.close()
+    POOL = Pool(size, make=prepare, alive=alive, destroy=destroy)
+    sweep_orphans()
+    return POOL
+
+
+def warm(image: str, limits: Limits, gpus: tuple[str, ...] = ()) -> None:
+    POOL.warm((image, limits, gpus))
+
+
+def sweep_orphans() -> int:
+    """Remove sandboxes a dead process on this host left behind (a worker killed -9)."""
+    host = socket.gethostname()
+    removed = 0
+    try:
+        containers = client().containers.list(all=True, filters={"label": LABEL})
+    except Exception:
+        return 0
+    for container in containers:
+        owner = container.labels.get(OWNER, "")
+        owner_host, _, pid = owner.rpartition(":")
+        if owner_host != host or not pid.isdigit() or _pid_alive(int(pid)):
+            continue
+        try:
+            container.remove(force=True)
+            removed += 1
+        except Exception:
+            pass
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
 class _Reader(threading.Thread):
-    """Reads the attached streams, capping each, and notes when a cap was passed."""
+    """Reads the exec's demuxed stream, capping each side, and notes a passed cap.
+
+    It keeps draining after the cap: a stream nobody reads stalls the engine, and then
+    even the kill that ends the run waits."""
 
     def __init__(self, stream: Any, cap: int) -> None:
         super().__init__(daemon=True)
@@ -91,8 +196,6 @@ class _Reader(threading.Thread):
         self.over = threading.Event()
 
     def run(self) -> None:
-        # Keep draining after the cap is passed: a stream nobody reads stalls the
-        # engine, and then even the kill that ends the run waits.
         try:
             for out, err in self.stream:
                 for buf, chunk in ((self.out, out), (self.err, err)):
@@ -106,95 +209,83 @@ class _Reader(threading.Thread):
             pass
 
 
-def run(spec: RunSpec) -> RunResult:
-    dc = client()
+def execute(slot: Slot, spec: RunSpec) -> RunResult:
+    """Run spec in slot, then destroy slot whatever happened."""
+    api = slot.container.client.api
     started = time.monotonic()
     try:
-        digest = image_digest(spec.image)
-    except Exception as exc:
-        return RunResult.failed("docker", f"image {spec.image!r} is not available: {exc}", started)
-    with staged(spec) as st:
-        container = None
-        try:
-            container = dc.containers.create(**_create_kwargs(spec, st))
-            stream = container.attach(stdout=True, stderr=True, stream=True, demux=True, logs=False)
-            reader = _Reader(stream, spec.limits.output_bytes)
-            reader.start()
-            container.start()
-            started = time.monotonic()
-            sample = cgroups.Sample(cgroups.Group(f"docker/{container.id}"))
-            termination = _wait(container, reader, spec.limits.wall_seconds, sample)
-            wall = time.monotonic() - started
+        staging.fill(slot.dirs, spec)
+        exec_id = api.exec_create(
+            slot.container.id,
+            [*DRIVER_ARGV, *spec.command],
+            user="0:0",
+            workdir=WORK_DIR,
+            environment={**BASE_ENV, **spec.env},
+        )["Id"]
+        reader = _Reader(api.exec_start(exec_id, stream=True, demux=True), spec.limits.output_bytes)
+        started = time.monotonic()
+        reader.start()
+        termination = _wait(reader, started + spec.limits.wall_seconds)
+        wall = time.monotonic() - started
+        if termination is not Termination.OK:
+            slot.container.kill()
             reader.join(timeout=5)
-            container.reload()
-            state = container.attrs["State"]
-            exit_code = None if termination is not Termination.OK else int(state.get("ExitCode", 0))
-            if termination is Termination.OK or termination is Termination.KILLED:
-                termination = _classify(state, sample, termination)
-                if termination is not Termination.OK:
-                    exit_code = None
-            files, refused = collect_returns(st.out, spec.returns, spec.limits.return_bytes)
-            return RunResult(
-                termination=termination,
-                exit_code=exit_code,
-                stdout=bytes(reader.out),
-                stderr=bytes(reader.err),
-                files=files,
-                refused=refused,
-                wall_seconds=wall,
-                cpu_seconds=sample.cpu_seconds,
-                peak_memory_bytes=sample.peak_memory,
-                backend="docker",
-                image_digest=digest,
-            )
-        except Exception as exc:
-            return RunResult.failed("docker", f"docker failed: {exc}", started, digest)
-        finally:
-            if container is not None:
-                try:
-                    container.remove(force=True)
-                except Exception:
-                    pass
-
-
-def _wait(container: Any, reader: _Reader, wall_seconds: float, sample: cgroups.Sample) -> Termination:
-    # The engine removes a container's cgroup as it exits, so its facts are sampled
-    # while it runs, often enough to catch a short fork bomb hitting the pids limit.
-    deadline = time.monotonic() + wall_seconds
-    stop = threading.Event()
-
-    def sampler() -> None:
-        while not stop.wait(0.01):
-            sample.update()
-
-    thread = threading.Thread(target=sampler, daemon=True)
-    thread.start()
-    try:
-        while True:
-            if reader.over.is_set():
-                container.kill()
-                return Termination.OUTPUT_LIMIT
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                container.kill()
-                return Termination.TIMEOUT
-            try:
-                container.wait(timeout=min(remaining, 0.25))
-                return Termination.OUTPUT_LIMIT if reader.over.is_set() else Termination.OK
-            except Exception:  # requests' ReadTimeout / ConnectionError: still running
-                continue
+        exit_code = api.exec_inspect(exec_id).get("ExitCode")
+        # The container still runs (its idle PID 1), so its cgroup can be read whole.
+        sample = cgroups.Sample(cgroups.Group(f"docker/{slot.container.id}"))
+        sample.update()
+        if termination is Termination.OK:
+            termination = _classify(exit_code, sample)
+        files, refused = staging.collect_returns(slot.dirs.out, spec.returns, spec.limits.return_bytes)
+        return RunResult(
+            termination=termination,
+            exit_code=exit_code if termination is Termination.OK else None,
+            stdout=bytes(reader.out),
+            stderr=bytes(reader.err),
+            files=files,
+            refused=refused,
+            wall_seconds=wall,
+            cpu_seconds=sample.cpu_seconds,
+            peak_memory_bytes=sample.peak_memory,
+            backend="docker",
+            image_digest=slot.digest,
+        )
+    except Exception as exc:
+        return RunResult.failed("docker", f"docker failed: {exc}", started, slot.digest)
     finally:
-        stop.set()
-        thread.join()
+        destroy(slot)
 
 
-def _classify(state: dict[str, Any], sample: cgroups.Sample, current: Termination) -> Termination:
-    if state.get("OOMKilled") or sample.oom_kills > 0:
+def _wait(reader: _Reader, deadline: float) -> Termination:
+    while reader.is_alive():
+        if reader.over.is_set():
+            return Termination.OUTPUT_LIMIT
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return Termination.TIMEOUT
+        reader.join(timeout=min(remaining, 0.05))
+    return Termination.OUTPUT_LIMIT if reader.over.is_set() else Termination.OK
+
+
+def _classify(exit_code: int | None, sample: cgroups.Sample) -> Termination:
+    if sample.oom_kills > 0:
         return Termination.MEMORY
-    code = int(state.get("ExitCode", 0))
-    if code == 128 + 24:
+    if exit_code == 128 + 24:
         return Termination.TIMEOUT  # SIGXCPU: the CPU-seconds limit
-    if sample.pids_hits > 0 and code != 0:
+    if sample.pids_hits > 0 and exit_code != 0:
         return Termination.PIDS
-    return current
+    if exit_code is not None and exit_code > 128:
+        return Termination.KILLED
+    return Termination.OK
 
+
+def run(spec: RunSpec) -> RunResult:
+    key = (spec.image, spec.limits, spec.gpus)
+    slot = POOL.take(key)
+    if slot is None:
+        started = time.monotonic()
+        try:
+            slot = prepare(key)
+        except Exception as exc:
+            return RunResult.failed("docker", f"could not start a sandbox for image {spec.image!r}: {exc}", started)
+    return execute(slot, spec)

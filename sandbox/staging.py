@@ -28,7 +28,7 @@ class Staged:
 
 
 def _copy_tree(src: Path | None, dst: Path, *, uid: int, dir_mode: int, file_mode: int) -> None:
-    dst.mkdir(mode=dir_mode)
+    dst.mkdir(mode=dir_mode, exist_ok=True)
     if src is not None:
         # symlinks=True copies links as links; the sandbox sees them as links to paths
         # inside its own root, never the host's.
@@ -41,19 +41,36 @@ def _copy_tree(src: Path | None, dst: Path, *, uid: int, dir_mode: int, file_mod
         os.chmod(path, dir_mode if path.is_dir() else file_mode)
 
 
-@contextmanager
-def staged(spec: RunSpec) -> Iterator[Staged]:
+def make_dirs() -> Staged:
+    """Empty folders with their owners and modes, ready to mount (and fill later)."""
     base = os.environ.get("SKILLFORGE_SANDBOX_TMP") or None
     root = Path(tempfile.mkdtemp(prefix="sf-run-", dir=base))
+    os.chmod(root, 0o755)
+    s = Staged(root, root / "submission", root / "grader", root / "out")
+    _copy_tree(None, s.submission, uid=0, dir_mode=0o755, file_mode=0o644)
+    _copy_tree(None, s.grader, uid=DRIVER_UID, dir_mode=0o700, file_mode=0o600)
+    _copy_tree(None, s.out, uid=DRIVER_UID, dir_mode=0o700, file_mode=0o600)
+    return s
+
+
+def fill(s: Staged, spec: RunSpec) -> None:
+    """Copy a run's files in. Bind mounts are live, so this works after a sandbox started."""
+    _copy_tree(spec.submission, s.submission, uid=0, dir_mode=0o755, file_mode=0o644)
+    _copy_tree(spec.trusted, s.grader, uid=DRIVER_UID, dir_mode=0o700, file_mode=0o600)
+
+
+def remove(s: Staged) -> None:
+    shutil.rmtree(s.root, ignore_errors=True)
+
+
+@contextmanager
+def staged(spec: RunSpec) -> Iterator[Staged]:
+    s = make_dirs()
     try:
-        os.chmod(root, 0o755)
-        s = Staged(root, root / "submission", root / "grader", root / "out")
-        _copy_tree(spec.submission, s.submission, uid=0, dir_mode=0o755, file_mode=0o644)
-        _copy_tree(spec.trusted, s.grader, uid=DRIVER_UID, dir_mode=0o700, file_mode=0o600)
-        _copy_tree(None, s.out, uid=DRIVER_UID, dir_mode=0o700, file_mode=0o600)
+        fill(s, spec)
         yield s
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        remove(s)
 
 
 def collect_returns(out: Path, names: tuple[str, ...], cap: int) -> tuple[dict[str, bytes], dict[str, str]]:
