@@ -13,7 +13,9 @@ CPU-seconds, tmpfs sizes, and a wall clock enforced here.
 
 from __future__ import annotations
 
+import atexit
 import os
+import queue
 import socket
 import threading
 import time
@@ -136,6 +138,33 @@ def destroy(slot: Slot) -> None:
     staging.remove(slot.dirs)
 
 
+# Removing a container takes ~50 ms; a run's result need not wait for it. Used slots
+# go to one reaper thread; drain() waits for it (tests, shutdown).
+_REAP: queue.Queue[Slot] = queue.Queue()
+
+
+def _reaper() -> None:
+    while True:
+        slot = _REAP.get()
+        try:
+            destroy(slot)
+        finally:
+            _REAP.task_done()
+
+
+def destroy_later(slot: Slot) -> None:
+    _REAP.put(slot)  # remove(force=True) kills whatever still runs in it first
+
+
+def drain() -> None:
+    """Wait until every used sandbox has been removed."""
+    _REAP.join()
+
+
+threading.Thread(target=_reaper, name="sandbox-reaper", daemon=True).start()
+atexit.register(drain)
+
+
 POOL: Pool[Slot] = Pool(int(os.environ.get("SKILLFORGE_POOL_SIZE", "0") or 0), make=prepare, alive=alive, destroy=destroy)
 
 
@@ -253,7 +282,7 @@ def execute(slot: Slot, spec: RunSpec) -> RunResult:
     except Exception as exc:
         return RunResult.failed("docker", f"docker failed: {exc}", started, slot.digest)
     finally:
-        destroy(slot)
+        destroy_later(slot)
 
 
 def _wait(reader: _Reader, deadline: float) -> Termination:

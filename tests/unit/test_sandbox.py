@@ -158,6 +158,7 @@ def _leftovers() -> set[str]:
     since another process on this machine may be running sandboxes right now)."""
     from sandbox import docker_backend
 
+    docker_backend.drain()
     found = set(glob.glob(os.path.join(tempfile.gettempdir(), "sf-run-*")))
     for controller in ("memory", "pids", "cpuacct"):
         found |= {str(p) for p in Path(f"/sys/fs/cgroup/{controller}/skillforge").glob("*") if p.is_dir()}
