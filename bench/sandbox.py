@@ -50,7 +50,8 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=30)
     n = parser.parse_args().n
     rows: dict[str, list[float]] = {}
-    rows["host python3 -c pass (no sandbox)"] = timed(lambda: subprocess.run([sys.executable, "-I", "-S", "-c", "pass"], check=True), n)
+    host = [sys.executable, "-I", "-S", "-c", "pass"]
+    rows["host python3 -c pass (no sandbox)"] = timed(lambda: subprocess.run(host, check=True), n)
     rows["bubblewrap (sandbox.run)"] = timed(lambda: check(bwrap_backend.run(SPEC)), n)
     rows["docker run --rm --network none"] = timed(
         lambda: subprocess.run(["docker", "run", "--rm", "--network", "none", IMAGE, "python3", "-c", "pass"],
