@@ -39,6 +39,7 @@ OBSERVATIONS_SCHEMA: dict[str, Any] = {
             "properties": {
                 "exit_code": {"type": ["integer", "null"]},
                 "termination": {"enum": ["ok", "timeout", "output_limit"]},
+                "timeout": {"type": "number", "minimum": 0},
                 "log": {"type": "string", "maxLength": 8000},
             },
         },
@@ -54,11 +55,13 @@ class GradingError(RuntimeError):
     """
 
 
-def termination_message(termination: str, lab: LabSpec) -> str:
+def termination_message(termination: str, lab: LabSpec, *, timeout: float | None = None) -> str:
+    """What a limit hit means, in the learner's words. timeout: the driver's own limit
+    for the learner's process, where that (not the sandbox's) is what stopped it."""
     lim = lab.limits
+    time_limit = f"{timeout:g} s" if timeout else f"{lim.wall_seconds:g} s wall, {lim.cpu_seconds:g} s CPU"
     return {
-        "timeout": f"Your program ran past the time limit ({lim.wall_seconds:g} s wall, "
-        f"{lim.cpu_seconds:g} s CPU) and was stopped.",
+        "timeout": f"Your program ran past the time limit ({time_limit}) and was stopped.",
         "memory": f"Your program used more than {lim.memory_bytes // 2**20} MiB of memory and was stopped.",
         "output_limit": f"Your program printed more than {lim.output_bytes // 1024} KiB of output and was stopped.",
         "pids": f"Your program started more than {lim.pids} processes and was stopped.",
@@ -112,7 +115,7 @@ def evaluate(lab: LabSpec, result: RunResult, doc: dict[str, Any] | None) -> tup
     learner = doc.get("learner") or {}
     summary = ""
     if learner.get("termination") in ("timeout", "output_limit"):
-        summary = termination_message(learner["termination"], lab)
+        summary = termination_message(learner["termination"], lab, timeout=learner.get("timeout"))
     elif learner.get("exit_code") not in (None, 0):
         summary = f"Your program exited with status {learner['exit_code']}; see the log below."
     return results, summary

@@ -56,9 +56,11 @@ class LearnerRun:
     stderr: bytes
     termination: str  # ok | timeout | output_limit
     wall_seconds: float
+    timeout: float  # the limit the driver gave it, quoted back to the learner
 
     def describe(self) -> dict[str, Any]:
-        return {"exit_code": self.exit_code, "termination": self.termination, "log": log_tail(self)}
+        return {"exit_code": self.exit_code, "termination": self.termination, "timeout": self.timeout,
+                "log": log_tail(self)}
 
 
 def log_tail(run: LearnerRun) -> str:
@@ -115,7 +117,7 @@ async def run_learner(
     kill_group(proc.pid)  # children it left behind go too
     stdout, stderr = await readers
     code = proc.returncode if termination == "ok" else None
-    return LearnerRun(code, stdout, stderr, termination, time.monotonic() - started)
+    return LearnerRun(code, stdout, stderr, termination, time.monotonic() - started, timeout)
 
 
 def kill_group(pid: int) -> None:
