@@ -95,17 +95,17 @@ def through_api(lab_slug: str, n: int, backend: str, redis_url: str) -> list[flo
     run("migrate", "--noinput")
     run("import_labs")
     run("seed_demo")
-    token = run("create_token", "learner").strip().split()[-1]
+    token = run("create_token", "demo-learner").strip().split()[-1]
     procs = [
         subprocess.Popen([*manage, "runserver", f"127.0.0.1:{port}", "--noreload"], env=env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-        subprocess.Popen([PY, "-m", "celery", "-A", "skillforge", "--workdir", str(REPO / "platform"), "worker",
-                          "-Q", "cpu,gpu", "--pool", "solo", "-l", "warning"], env=env,
+        subprocess.Popen([PY, "-m", "celery", "-A", "skillforge", "worker", "-Q", "cpu,gpu", "--pool", "solo",
+                          "-l", "warning"], env={**env, "PYTHONPATH": f"{REPO / 'platform'}:{REPO}"}, cwd=REPO,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
     ]
     base = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {token}"}
-    body, ctype = _multipart("file", "solution.zip", _zip_folder(REPO / "labs" / lab_slug / "solution"))
+    body, ctype = _multipart("zip", "solution.zip", _zip_folder(REPO / "labs" / lab_slug / "solution"))
     try:
         for _ in range(100):
             try:
@@ -127,7 +127,7 @@ def through_api(lab_slug: str, n: int, backend: str, redis_url: str) -> list[flo
                 time.sleep(0.05)
             if i:
                 times.append(time.perf_counter() - start)
-            assert doc["status"] == "graded" and doc["score"] == 1.0, doc
+            assert doc["status"] == "graded" and doc["attempt"]["score"] == 1.0, doc
         return times
     finally:
         for proc in procs:

@@ -69,13 +69,15 @@ def log_tail(run: LearnerRun) -> str:
 
 
 async def _read_capped(stream: asyncio.StreamReader, cap: int, over: asyncio.Event) -> bytes:
+    """Keep at most cap bytes, but read to the end: on a pipe nobody drains the writer
+    blocks, and wait() would then wait for the wall clock instead of our kill."""
     buf = bytearray()
     while chunk := await stream.read(65536):
         room = cap - len(buf)
-        buf += chunk[: max(room, 0)]
+        if room > 0:
+            buf += chunk[:room]
         if len(chunk) > room:
             over.set()
-            break
     return bytes(buf)
 
 

@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from .api import api
+
+urlpatterns = [
+    path("", include("catalog.urls")),
+    path("", include("submissions.urls")),
+    path("accounts/", include("accounts.urls")),
+    path("api/", api.urls),
+    path("admin/", admin.site.urls),
+]

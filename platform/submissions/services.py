@@ -1,0 +1,177 @@
+"""Submitting and grading: the use-cases views, tasks and commands call.
+
+    submit(learner=, lab=, intake=)      -> Submission (accepted + a queued Attempt, or rejected)
+    grade_attempt(attempt_id=)           -> what the Celery task runs (claim, grade, store)
+    run_grading(lab=, submission_dir=)   -> GradeReport; the one pipeline for workers, `grade`, `labcheck`
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+import sandbox
+from catalog.models import Lab
+from graders import GradeReport, GradingError, LabSpec, SubmissionRejected, accept_files, accept_path, accept_zip, grade
+from graders.hashing import tree_hash
+from graders.report import validate as validate_report
+
+from .models import Attempt, Submission
+
+log = logging.getLogger("skillforge.grading")
+
+UNEXPECTED = "Grading failed because of a problem on our side, not in your code. It has been logged; please resubmit."
+QUEUE_DOWN = "Your submission is saved, but the grading queue could not be reached. Please resubmit in a minute."
+
+
+class Upload(Protocol):
+    size: int | None
+
+    def read(self, size: int = -1) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What arrived, before any check: files by name, or a zip, or a problem reading the request."""
+
+    source: str
+    files: Mapping[str, str | bytes] | None = None
+    upload: Upload | None = None
+    problem: str = ""  # the request itself could not be read; recorded as a rejection
+
+
+# --- submitting -------------------------------------------------------------------------
+
+
+def submit(*, learner: Any, lab: Lab, intake: Intake) -> Submission:
+    """Record a submission against the lab's current version; queue it for grading if accepted.
+
+    Bad input never raises: it ends as a rejected Submission whose message says what to fix.
+    """
+    version = lab.current_version
+    spec = version.load_spec()
+    submission = Submission(id=uuid.uuid4(), learner=learner, lab_version=version, source=intake.source)
+    try:
+        _store_files(intake, dest=submission.files_dir, spec=spec)
+    except SubmissionRejected as exc:
+        submission.status, submission.message = Submission.Status.REJECTED, str(exc)
+        submission.save()
+        log.info("submission %s to %s rejected: %s", submission.id, lab.slug, exc)
+        return submission
+    submission.status, submission.content_hash = Submission.Status.ACCEPTED, tree_hash(submission.files_dir)
+    with transaction.atomic():
+        submission.save()
+        attempt = Attempt.objects.create(submission=submission)
+        transaction.on_commit(partial(enqueue, attempt_id=attempt.pk, queue=version.queue))
+    log.info("submission %s to %s accepted as attempt %s", submission.id, lab.slug, attempt.pk)
+    return submission
+
+
+def _store_files(intake: Intake, *, dest: Path, spec: LabSpec) -> None:
+    """Check and write the files into dest, all or nothing (staged, then renamed)."""
+    limits = spec.submission
+    staging = dest.with_name(f".incoming-{dest.name}")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        if intake.problem:
+            raise SubmissionRejected(intake.problem)
+        if intake.upload is not None:
+            size = intake.upload.size or 0
+            if size > limits.max_upload_bytes:
+                raise SubmissionRejected(f"The upload is {size} bytes; the limit is {limits.max_upload_bytes}.")
+            accept_zip(intake.upload.read(limits.max_upload_bytes + 1), staging, limits)
+        elif intake.files is not None:
+            accept_files(intake.files, staging, limits)
+        else:
+            raise SubmissionRejected("Nothing was submitted: send your files or a zip.")
+        staging.rename(dest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def enqueue(*, attempt_id: int, queue: str, connection: Any = None) -> None:
+    """Send the attempt to its queue (called on commit). If the broker is down, say so on the attempt."""
+    from .tasks import grade_attempt as grade_attempt_task
+
+    try:
+        grade_attempt_task.apply_async(args=[attempt_id], queue=queue, connection=connection)
+    except Exception:
+        log.exception("attempt %s: could not be queued on %s", attempt_id, queue)
+        Attempt.objects.filter(pk=attempt_id, status=Attempt.Status.QUEUED).update(
+            status=Attempt.Status.ERROR, message=QUEUE_DOWN, finished_at=timezone.now()
+        )
+
+
+# --- grading ------------------------------------------------------------------------------
+
+
+def run_grading(*, lab: LabSpec, submission_dir: Path) -> GradeReport:
+    """Grade an accepted folder in a fresh sandbox. Raises GradingError or SandboxUnavailable."""
+    _, runner = sandbox.backend(settings.SKILLFORGE_SANDBOX)
+    return grade(lab, submission_dir, runner=runner)
+
+
+def grade_path(*, lab: LabSpec, path: Path) -> GradeReport:
+    """A folder or zip on disk through the same intake and pipeline (the `grade` and `labcheck` commands)."""
+    with tempfile.TemporaryDirectory(prefix="sf-grade-") as tmp:
+        folder = Path(tmp) / "submission"
+        accept_path(Path(path), folder, lab.submission)
+        return run_grading(lab=lab, submission_dir=folder)
+
+
+def claim(*, attempt_id: int) -> bool:
+    """queued -> running in one conditional UPDATE: of two deliveries, exactly one wins."""
+    return bool(
+        Attempt.objects.filter(pk=attempt_id, status=Attempt.Status.QUEUED).update(
+            status=Attempt.Status.RUNNING, started_at=timezone.now()
+        )
+    )
+
+
+def grade_attempt(*, attempt_id: int) -> Attempt | None:
+    """Claim the attempt, grade it, store the outcome. None when another delivery had claimed it."""
+    if not claim(attempt_id=attempt_id):
+        log.info("attempt %s: not queued any more (a duplicate delivery?); nothing to do", attempt_id)
+        return None
+    attempt = Attempt.objects.select_related("submission__lab_version").get(pk=attempt_id)
+    log.info("attempt %s: grading submission %s", attempt_id, attempt.submission_id)
+    try:
+        report = run_grading(lab=attempt.submission.lab_version.load_spec(), submission_dir=attempt.submission.files_dir)
+        document = report.to_dict()
+        validate_report(document)
+    except (GradingError, sandbox.SandboxUnavailable) as exc:
+        log.warning("attempt %s: grading error: %s", attempt_id, exc)
+        return _finish(attempt_id, status=Attempt.Status.ERROR, message=str(exc) or UNEXPECTED)
+    except Exception:
+        log.exception("attempt %s: unexpected failure while grading", attempt_id)
+        return _finish(attempt_id, status=Attempt.Status.ERROR, message=UNEXPECTED)
+    log.info("attempt %s: graded, score %s, %s", attempt_id, report.score, report.run.termination)
+    return _finish(
+        attempt_id,
+        status=Attempt.Status.GRADED,
+        message=report.summary,
+        report=document,
+        score=report.score,
+        passed=report.passed,
+        digest=report.digest,
+    )
+
+
+def _finish(attempt_id: int, **fields: Any) -> Attempt:
+    updated = Attempt.objects.filter(pk=attempt_id, status=Attempt.Status.RUNNING).update(
+        finished_at=timezone.now(), **fields
+    )
+    if not updated:
+        log.warning("attempt %s: no longer running when grading finished; outcome not stored", attempt_id)
+    return Attempt.objects.get(pk=attempt_id)

@@ -1,0 +1,13 @@
+"""Celery tasks. A task makes one call into the domain layer and keeps no state."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(name="submissions.grade_attempt", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def grade_attempt(attempt_id: int) -> None:
+    """Grade one attempt. Safe to deliver twice: only the delivery that claims it grades."""
+    services.grade_attempt(attempt_id=attempt_id)
