@@ -56,7 +56,8 @@ def test_each_sandbox_is_used_once(pool):
     assert b"left" not in second.stdout, "a later run sees nothing of an earlier one"
     assert first.stdout.split()[-1] != second.stdout.split()[-1], "two different containers"
     docker_backend.drain()
-    ids = {c.id for c in docker_backend.client().containers.list(all=True, filters={"label": docker_backend.LABEL})}
+    mine = {"label": f"{docker_backend.OWNER}={docker_backend._owner()}"}
+    ids = {c.id for c in docker_backend.client().containers.list(all=True, filters=mine)}
     assert len(ids) <= 2, "used sandboxes are destroyed; only ready ones remain"
 
 
