@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from celery import Celery
+from celery.signals import worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "skillforge.settings")
 
@@ -25,6 +26,15 @@ app.autodiscover_tasks()
 def _make_broker_folders(sender: Celery, **_: object) -> None:
     """The filesystem transport needs its folders to exist before anyone publishes."""
     options = sender.conf.broker_transport_options or {}
-    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if options.get(key):
             Path(options[key]).mkdir(parents=True, exist_ok=True)
+
+
+@worker_ready.connect
+def _warm_sandboxes(**_: object) -> None:
+    """Start the pre-warmed sandbox pool for every published lab (workers run --pool solo,
+    so the pool lives in the process that grades)."""
+    from submissions.services import warm_sandboxes
+
+    warm_sandboxes()

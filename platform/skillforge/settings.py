@@ -165,6 +165,9 @@ USE_TZ = True
 # --- grading ----------------------------------------------------------------------
 
 SKILLFORGE_SANDBOX = env_choice("SKILLFORGE_SANDBOX", "auto", ("auto", "docker", "bubblewrap"))
+# Fresh Docker sandboxes a worker keeps started per lab, so a submission does not wait
+# for one to start (sandbox/pool.py). 0 disables it; bubblewrap needs none.
+SKILLFORGE_POOL_SIZE = env_int("SKILLFORGE_POOL_SIZE", 2, minimum=0)
 REDIS_URL = env_url("REDIS_URL", None, schemes=("redis", "rediss", "unix"))
 
 # A message not acknowledged within this many seconds is redelivered (Redis): it must
