@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Hashable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from . import cgroups, staging
@@ -162,7 +163,6 @@ def drain() -> None:
 
 
 threading.Thread(target=_reaper, name="sandbox-reaper", daemon=True).start()
-atexit.register(drain)
 
 
 POOL: Pool[Slot] = Pool(int(os.environ.get("SKILLFORGE_POOL_SIZE", "0") or 0), make=prepare, alive=alive, destroy=destroy)
@@ -175,6 +175,13 @@ def configure_pool(size: int) -> Pool[Slot]:
     POOL = Pool(size, make=prepare, alive=alive, destroy=destroy)
     sweep_orphans()
     return POOL
+
+
+@atexit.register
+def _shutdown() -> None:
+    """A stopping process takes its ready sandboxes with it (sweep_orphans catches a kill -9)."""
+    POOL.close()
+    drain()
 
 
 def warm(image: str, limits: Limits, gpus: tuple[str, ...] = ()) -> None:
@@ -204,12 +211,10 @@ def sweep_orphans() -> int:
 
 def _pid_alive(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
         return False
-    except PermissionError:
-        return True
+    return stat.rpartition(")")[2].split()[0] != "Z"  # a zombie has exited already
 
 
 class _Reader(threading.Thread):

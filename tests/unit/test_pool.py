@@ -80,3 +80,32 @@ def test_close_destroys_ready_slots(docker_runner):
     docker_backend.configure_pool(0)
     remaining = {c.id for c in docker_backend.client().containers.list(all=True, filters={"label": docker_backend.LABEL})}
     assert not remaining & set(ids)
+
+
+def test_orphans_of_a_dead_process_are_swept(docker_runner, monkeypatch):
+    monkeypatch.setattr(docker_backend, "_owner", lambda: f"{docker_backend.socket.gethostname()}:4194303")  # no such pid
+    slot = docker_backend.prepare(KEY)
+    try:
+        assert docker_backend.sweep_orphans() >= 1
+        with pytest.raises(Exception):
+            slot.container.reload()
+    finally:
+        docker_backend.destroy(slot)
+
+
+def test_a_process_that_exits_takes_its_ready_sandboxes_with_it(docker_runner):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, time; sys.path.insert(0, '.')\n"
+        "from sandbox import docker_backend, Limits\n"
+        "pool = docker_backend.configure_pool(2)\n"
+        "docker_backend.warm('skillforge/lab-python', Limits(wall_seconds=20))\n"
+        "while pool.ready(('skillforge/lab-python', Limits(wall_seconds=20), ())) < 2: time.sleep(0.05)\n"
+        "import os; print(os.getpid())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    owner = f"{docker_backend.socket.gethostname()}:{done.stdout.strip()}"
+    left = docker_backend.client().containers.list(all=True, filters={"label": f"{docker_backend.OWNER}={owner}"})
+    assert left == []
