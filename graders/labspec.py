@@ -150,7 +150,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _limits(t: _Table) -> Limits:
-    t.unknown({"wall_seconds", "cpu_seconds", "memory_mb", "pids", "disk_mb", "output_kb", "return_kb"})
+    t.unknown({"wall_seconds", "cpu_seconds", "memory_mb", "pids", "disk_mb", "files", "output_kb", "return_kb"})
     d = Limits()
     wanted = Limits(
         wall_seconds=float(t.positive("wall_seconds", d.wall_seconds)),
@@ -158,6 +158,7 @@ def _limits(t: _Table) -> Limits:
         memory_bytes=int(t.positive("memory_mb", d.memory_bytes // MiB) * MiB),
         pids=int(t.positive("pids", d.pids)),
         disk_bytes=int(t.positive("disk_mb", d.disk_bytes // MiB) * MiB),
+        files=int(t.positive("files", d.files)),
         output_bytes=int(t.positive("output_kb", d.output_bytes // 1024) * 1024),
         return_bytes=int(t.positive("return_kb", d.return_bytes // 1024) * 1024),
     )

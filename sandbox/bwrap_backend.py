@@ -16,11 +16,13 @@ import signal
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import cgroups, images
 from .identity import BASE_ENV, DRIVER_ARGV
-from .spec import GRADER_DIR, OUT_DIR, SUBMISSION_DIR, WORK_DIR, RunResult, RunSpec, Termination
+from .spec import GRADER_DIR, OUT_DIR, SUBMISSION_DIR, WORK_DIR, Limits, RunResult, RunSpec, Termination
 from .staging import Staged, collect_returns, staged
 
 
@@ -28,11 +30,37 @@ def available() -> bool:
     return shutil.which("bwrap") is not None and os.geteuid() == 0
 
 
-def _argv(spec: RunSpec, st: Staged, rootfs: Path) -> list[str]:
-    disk = str(spec.limits.disk_bytes)
+SCRATCH = {WORK_DIR: "scratch-work", "/tmp": "scratch-tmp"}
+
+
+@contextmanager
+def _scratch(st: Staged, lim: Limits) -> Iterator[bool]:
+    """Mount the writable tmpfs on the host, where size AND file count can be set
+    (bwrap's own --tmpfs takes a size only). False where mounting is not possible."""
+    mounted: list[Path] = []
+    options = f"size={lim.disk_bytes},nr_inodes={lim.files},mode=1777,nosuid,nodev"
+    try:
+        for name in SCRATCH.values():
+            target = st.root / name
+            target.mkdir()
+            done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "sf-scratch", str(target)],
+                                  capture_output=True)
+            if done.returncode != 0:
+                break
+            mounted.append(target)
+        yield len(mounted) == len(SCRATCH)
+    finally:
+        for target in mounted:
+            subprocess.run(["umount", "-l", str(target)], capture_output=True)
+
+
+def _argv(spec: RunSpec, st: Staged, rootfs: Path, *, scratch: bool) -> list[str]:
     argv = ["bwrap", "--ro-bind", str(rootfs), "/", "--proc", "/proc", "--dev", "/dev"]
-    for mount in (WORK_DIR, "/tmp"):
-        argv += ["--size", disk, "--perms", "1777", "--tmpfs", mount]
+    for mount, name in SCRATCH.items():
+        if scratch:
+            argv += ["--bind", str(st.root / name), mount]
+        else:
+            argv += ["--size", str(spec.limits.disk_bytes), "--perms", "1777", "--tmpfs", mount]
     argv += ["--ro-bind", str(st.submission), SUBMISSION_DIR]
     argv += ["--ro-bind", str(st.grader), GRADER_DIR]
     argv += ["--bind", str(st.out), OUT_DIR]
@@ -68,10 +96,10 @@ def run(spec: RunSpec) -> RunResult:
         if not has_group:
             resource.setrlimit(resource.RLIMIT_AS, (lim.memory_bytes * 2, lim.memory_bytes * 2))
 
-    with staged(spec) as st:
+    with staged(spec) as st, _scratch(st, lim) as scratch:
         try:
             proc = subprocess.Popen(
-                _argv(spec, st, rootfs),
+                _argv(spec, st, rootfs, scratch=scratch),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,

@@ -66,7 +66,7 @@ def _create_kwargs(image: str, lim: Limits, gpus: tuple[str, ...], dirs: staging
     from docker.types import DeviceRequest, LogConfig, Ulimit
 
     cpu = max(1, int(lim.cpu_seconds))
-    tmpfs_opts = f"size={lim.disk_bytes},mode=1777,nosuid,nodev"
+    tmpfs_opts = f"size={lim.disk_bytes},nr_inodes={lim.files},mode=1777,nosuid,nodev"
     kwargs: dict[str, Any] = dict(
         image=image,
         # An idle PID 1 holds the container open until the run is exec'ed into it.

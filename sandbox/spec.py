@@ -50,6 +50,7 @@ class Limits:
     memory_bytes: int = 512 * MiB
     pids: int = 128
     disk_bytes: int = 64 * MiB  # each of the writable tmpfs mounts (/work, /tmp)
+    files: int = 10_000  # files and folders in each of them (tmpfs inodes)
     output_bytes: int = 1 * MiB  # stdout and stderr, each; more ends the run
     return_bytes: int = 1 * MiB  # each returned file under /out
 
@@ -61,6 +62,7 @@ class Limits:
             memory_bytes=min(self.memory_bytes, ceiling.memory_bytes),
             pids=min(self.pids, ceiling.pids),
             disk_bytes=min(self.disk_bytes, ceiling.disk_bytes),
+            files=min(self.files, ceiling.files),
             output_bytes=min(self.output_bytes, ceiling.output_bytes),
             return_bytes=min(self.return_bytes, ceiling.return_bytes),
         )
@@ -73,6 +75,7 @@ CEILING = Limits(
     memory_bytes=4096 * MiB,
     pids=512,
     disk_bytes=512 * MiB,
+    files=100_000,
     output_bytes=8 * MiB,
     return_bytes=4 * MiB,
 )

@@ -192,3 +192,25 @@ def test_limits_are_capped_by_the_platform_ceiling():
     capped = wanted.capped(CEILING)
     assert capped.wall_seconds == CEILING.wall_seconds
     assert capped.memory_bytes == CEILING.memory_bytes
+
+
+def test_disk_and_file_count_limits(runner):
+    code = (
+        "import os\n"
+        "n = 0\n"
+        "try:\n"
+        "    for n in range(5000):\n"
+        "        open(f'/work/f{n}', 'w').close()\n"
+        "except OSError as e:\n"
+        "    print('files', n, e.errno)\n"
+        "try:\n"
+        "    with open('/tmp/big', 'wb') as fh:\n"
+        "        for _ in range(64): fh.write(b'x' * 2**20)\n"
+        "except OSError as e:\n"
+        "    print('disk', os.path.getsize('/tmp/big') // 2**20, e.errno)\n"
+    )
+    r = runner(spec(code, files=100, disk_bytes=8 * MiB))
+    lines = r.stdout.decode().split("\n")
+    files, disk = lines[0].split(), lines[1].split()
+    assert files[0] == "files" and int(files[1]) < 100 and files[2] == "28"  # ENOSPC
+    assert disk[0] == "disk" and int(disk[1]) <= 8 and disk[2] in ("27", "28")  # EFBIG or ENOSPC
