@@ -23,7 +23,7 @@ from .hashing import tree_hash
 from .labspec import LabSpec
 from .report import CheckResult, GradeReport, RunFacts
 
-HARNESS = Path(__file__).with_name("harness") / "sfharness.py"
+HARNESS = Path(__file__).with_name("harness")  # sfharness.py and the drivers' helpers
 OBSERVATIONS = "observations.json"
 Runner = Callable[[RunSpec], RunResult]
 
@@ -72,7 +72,8 @@ def termination_message(termination: str, lab: LabSpec, *, timeout: float | None
 def trusted_payload(lab: LabSpec, dest: Path) -> Path:
     """The files mounted at /grader: the lab's driver and the harness, nothing else."""
     shutil.copytree(lab.driver_dir, dest, dirs_exist_ok=True)
-    shutil.copy2(HARNESS, dest / HARNESS.name)
+    for helper in sorted(HARNESS.glob("*.py")):
+        shutil.copy2(helper, dest / helper.name)
     return dest
 
 
