@@ -507,3 +507,16 @@ def test_every_public_name_is_documented():
     doc = (REPO / "docs" / "mockllm.md").read_text(encoding="utf-8")
     missing = [name for name in m.__all__ if not re.search(rf"\b{name}\b", doc)]
     assert not missing, f"docs/mockllm.md does not mention {missing}"
+
+
+def test_imports_inside_a_sandbox_as_a_plain_module(bwrap_runner, tmp_path):
+    """Drivers import it from /grader, where the harness is a folder, not a package."""
+    import shutil
+
+    from sandbox import RunSpec
+
+    for helper in SOURCE.parent.glob("*.py"):
+        shutil.copy(helper, tmp_path / helper.name)
+    code = "import sys; sys.path.insert(0, '/grader'); import mockllm; print(mockllm.Scripted.__module__)"
+    result = bwrap_runner(RunSpec(image="skillforge/lab-python", command=("python3", "-I", "-c", code), trusted=tmp_path))
+    assert result.stdout.strip() == b"mockllm_behaviours", result.stderr
