@@ -19,7 +19,6 @@ import queue
 import socket
 import threading
 import time
-from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,9 +49,12 @@ def image_digest(image: str) -> str:
     return str(client().images.get(image).id)
 
 
+Key = tuple[str, Limits, tuple[str, ...]]  # image, limits, gpus: what a ready sandbox fits
+
+
 @dataclass(frozen=True)
 class Slot:
-    key: tuple[str, Limits, tuple[str, ...]]
+    key: Key
     container: Any
     dirs: staging.Staged
     digest: str
@@ -104,8 +106,8 @@ def _create_kwargs(image: str, lim: Limits, gpus: tuple[str, ...], dirs: staging
     return kwargs
 
 
-def prepare(key: Hashable) -> Slot:
-    image, limits, gpus = key  # type: ignore[misc]
+def prepare(key: Key) -> Slot:
+    image, limits, gpus = key
     dc = client()
     digest = image_digest(image)
     dirs = staging.make_dirs()
@@ -114,7 +116,7 @@ def prepare(key: Hashable) -> Slot:
     except Exception:
         staging.remove(dirs)
         raise
-    slot = Slot((image, limits, gpus), container, dirs, digest)
+    slot = Slot(key, container, dirs, digest)
     try:
         container.start()
     except Exception:
@@ -165,10 +167,10 @@ def drain() -> None:
 threading.Thread(target=_reaper, name="sandbox-reaper", daemon=True).start()
 
 
-POOL: Pool[Slot] = Pool(int(os.environ.get("SKILLFORGE_POOL_SIZE", "0") or 0), make=prepare, alive=alive, destroy=destroy)
+POOL: Pool[Key, Slot] = Pool(int(os.environ.get("SKILLFORGE_POOL_SIZE", "0") or 0), make=prepare, alive=alive, destroy=destroy)
 
 
-def configure_pool(size: int) -> Pool[Slot]:
+def configure_pool(size: int) -> Pool[Key, Slot]:
     """Replace the process-wide pool (a worker calls this at start-up); 0 disables it."""
     global POOL
     POOL.close()

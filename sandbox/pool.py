@@ -16,26 +16,27 @@ from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
 S = TypeVar("S")
+K = TypeVar("K", bound=Hashable)
 
 
-class Pool(Generic[S]):
+class Pool(Generic[K, S]):
     def __init__(
         self,
         size: int,
         *,
-        make: Callable[[Hashable], S],
+        make: Callable[[K], S],
         alive: Callable[[S], bool],
         destroy: Callable[[S], None],
     ) -> None:
         self.size = size
         self._make, self._alive, self._destroy = make, alive, destroy
-        self._ready: dict[Hashable, list[S]] = {}
+        self._ready: dict[K, list[S]] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._closed = False
         self._thread: threading.Thread | None = None
 
-    def warm(self, key: Hashable) -> None:
+    def warm(self, key: K) -> None:
         """Keep `size` slots ready for key from now on."""
         if self.size <= 0:
             return
@@ -46,7 +47,7 @@ class Pool(Generic[S]):
                 self._thread.start()
         self._wake.set()
 
-    def take(self, key: Hashable) -> S | None:
+    def take(self, key: K) -> S | None:
         """A ready slot for key, or None (the caller makes one cold)."""
         if self.size <= 0:
             return None
@@ -62,7 +63,7 @@ class Pool(Generic[S]):
                 return slot
             self._destroy(slot)  # died under us: an engine restart, say
 
-    def ready(self, key: Hashable) -> int:
+    def ready(self, key: K) -> int:
         with self._lock:
             return len(self._ready.get(key, []))
 
@@ -76,7 +77,7 @@ class Pool(Generic[S]):
         for slot in slots:
             self._destroy(slot)
 
-    def _wanted(self) -> list[Hashable]:
+    def _wanted(self) -> list[K]:
         with self._lock:
             return [k for k, v in self._ready.items() if len(v) < self.size]
 

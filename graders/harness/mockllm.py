@@ -258,7 +258,7 @@ class MockLLM:
         limit = req.params.get("max_completion_tokens") or req.params.get("max_tokens")
         if content is not None and limit and count_tokens(content) > limit:
             content, finish = content[: limit * 4], finish or "length"
-        calls = [{"id": "call_" + digest(req.key, i)[:24], "type": "function",
+        calls: list[dict[str, Any]] = [{"id": "call_" + digest(req.key, i)[:24], "type": "function",
                   "function": {"name": c.name, "arguments": c.arguments_text()}} for i, c in enumerate(ans.tool_calls)]
         finish = finish or ("tool_calls" if calls else "stop")
         message: dict[str, Any] = {"role": "assistant", "content": content}  # None only beside tool calls
