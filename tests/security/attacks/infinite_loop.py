@@ -1,0 +1,5 @@
+"""Spin for ever."""
+
+print("spinning", flush=True)
+while True:
+    pass
