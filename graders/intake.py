@@ -33,6 +33,9 @@ def _safe_name(name: str) -> PurePosixPath:
         raise SubmissionRejected(f"{name!r} is not a usable file name.")
     if len(name) > 255:
         raise SubmissionRejected(f"A file name is {len(name)} characters long; the limit is 255.")
+    for part in path.parts:  # the file system counts bytes, not characters
+        if len(part.encode("utf-8", "surrogateescape")) > 255:
+            raise SubmissionRejected(f"{part[:40]!r}… is longer than 255 bytes once encoded; use a shorter name.")
     return path
 
 
@@ -51,6 +54,13 @@ def _write(dest: Path, entries: list[tuple[PurePosixPath, bytes]], limits: Submi
         raise SubmissionRejected(f"The submission has {len(entries)} files; the limit is {limits.max_files}.")
     if not entries:
         raise SubmissionRejected("The submission is empty.")
+    names = {rel for rel, _ in entries}
+    for rel, _ in entries:
+        clash = next((parent for parent in rel.parents if parent in names), None)
+        if clash is not None:
+            raise SubmissionRejected(f"{clash} is both a file and a folder ({rel}); rename one of them.")
+    if len(names) != len(entries):
+        raise SubmissionRejected("The submission names the same file twice.")
     total = 0
     for rel, data in entries:
         if len(data) > limits.max_file_bytes:

@@ -96,11 +96,26 @@ def read_observations(result: RunResult) -> dict[str, Any] | None:
     if raw is None:
         return None
     try:
-        doc = json.loads(raw.decode("utf-8"))
+        doc = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
         jsonschema.validate(doc, OBSERVATIONS_SCHEMA)
     except (UnicodeDecodeError, ValueError, jsonschema.ValidationError) as exc:
         raise GradingError(f"The lab's grader wrote an invalid observations document: {str(exc)[:300]}") from None
-    return doc
+    return _text_safe(doc)
+
+
+def _no_constants(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _text_safe(value: Any) -> Any:
+    """NUL cannot be stored as text (PostgreSQL's jsonb refuses it); show it as U+FFFD."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [_text_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {_text_safe(k): _text_safe(v) for k, v in value.items()}
+    return value
 
 
 def evaluate(lab: LabSpec, result: RunResult, doc: dict[str, Any] | None) -> tuple[list[CheckResult], str]:

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import cgroups, images
+from . import cgroups, images, seccomp
 from .identity import BASE_ENV, DRIVER_ARGV
 from .spec import GRADER_DIR, OUT_DIR, SUBMISSION_DIR, WORK_DIR, Limits, RunResult, RunSpec, Termination
 from .staging import Staged, collect_returns, staged
@@ -54,7 +54,7 @@ def _scratch(st: Staged, lim: Limits) -> Iterator[bool]:
             subprocess.run(["umount", "-l", str(target)], capture_output=True)
 
 
-def _argv(spec: RunSpec, st: Staged, rootfs: Path, *, scratch: bool) -> list[str]:
+def _argv(spec: RunSpec, st: Staged, rootfs: Path, *, scratch: bool, seccomp_fd: int | None) -> list[str]:
     argv = ["bwrap", "--ro-bind", str(rootfs), "/", "--proc", "/proc", "--dev", "/dev"]
     for mount, name in SCRATCH.items():
         if scratch:
@@ -68,6 +68,8 @@ def _argv(spec: RunSpec, st: Staged, rootfs: Path, *, scratch: bool) -> list[str
     argv += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
     argv += ["--hostname", "sandbox", "--die-with-parent", "--new-session"]
     argv += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_KILL"]
+    if seccomp_fd is not None:
+        argv += ["--seccomp", str(seccomp_fd)]
     argv += ["--chdir", WORK_DIR, "--clearenv"]
     for key, value in {**BASE_ENV, **spec.env}.items():
         argv += ["--setenv", key, value]
@@ -97,9 +99,11 @@ def run(spec: RunSpec) -> RunResult:
             resource.setrlimit(resource.RLIMIT_AS, (lim.memory_bytes * 2, lim.memory_bytes * 2))
 
     with staged(spec) as st, _scratch(st, lim) as scratch:
+        seccomp_fd = seccomp.pipe_with_program() if seccomp.supported() else None
         try:
             proc = subprocess.Popen(
-                _argv(spec, st, rootfs, scratch=scratch),
+                _argv(spec, st, rootfs, scratch=scratch, seccomp_fd=seccomp_fd),
+                pass_fds=() if seccomp_fd is None else (seccomp_fd,),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -109,7 +113,11 @@ def run(spec: RunSpec) -> RunResult:
             )
         except OSError as exc:
             group.remove()
+            if seccomp_fd is not None:
+                os.close(seccomp_fd)
             return RunResult.failed("bubblewrap", f"bwrap could not start: {exc}", started, digest)
+        if seccomp_fd is not None:
+            os.close(seccomp_fd)  # the child has its copy
         started = time.monotonic()
         try:
             termination, out, err = _pump(proc, lim.output_bytes, started + lim.wall_seconds)

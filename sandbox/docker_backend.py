@@ -82,6 +82,7 @@ def _create_kwargs(image: str, lim: Limits, gpus: tuple[str, ...], dirs: staging
         cap_add=["SETUID", "SETGID", "KILL"],
         security_opt=["no-new-privileges:true"],
         pids_limit=lim.pids,
+        shm_size=lim.disk_bytes,  # /dev/shm is writable too: same cap as /work and /tmp
         mem_limit=lim.memory_bytes,
         memswap_limit=lim.memory_bytes,
         ulimits=[

@@ -108,18 +108,44 @@ async def run_learner(
         proc.stdin.write(stdin)
     proc.stdin.close()
     readers = asyncio.gather(_read_capped(proc.stdout, output_cap, over), _read_capped(proc.stderr, output_cap, over))
-    waiter = asyncio.ensure_future(proc.wait())
-    flood = asyncio.ensure_future(over.wait())
-    done, _ = await asyncio.wait({waiter, flood}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    termination = "ok" if waiter in done else ("output_limit" if flood in done else "timeout")
-    flood.cancel()
-    if termination != "ok":
-        kill_group(proc.pid)
-    await waiter
-    kill_group(proc.pid)  # children it left behind go too
-    stdout, stderr = await readers
+    # Poll the exit status rather than await wait(): on Python 3.11 wait() also waits for
+    # the pipes to close, which a leftover daemon holding them can put off for ever.
+    deadline = started + timeout
+    termination = "timeout"
+    while time.monotonic() < deadline:
+        if over.is_set():
+            termination = "output_limit"
+            break
+        if proc.returncode is not None:
+            termination = "ok"
+            break
+        await asyncio.sleep(0.02)
+    kill_group(proc.pid)  # the limit was hit, or children it left behind
+    try:
+        stdout, stderr = await asyncio.wait_for(asyncio.shield(readers), 1.0)
+    except TimeoutError:
+        kill_learner_processes()  # one that left its group (setsid) still holds the pipes
+        stdout, stderr = await readers
+    await proc.wait()
     code = proc.returncode if termination == "ok" else None
     return LearnerRun(code, stdout, stderr, termination, time.monotonic() - started, timeout)
+
+
+def kill_learner_processes() -> None:
+    """SIGKILL every process of the learner's user in this sandbox."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status", encoding="utf-8") as fh:
+                uid = next(line.split()[1] for line in fh if line.startswith("Uid:"))
+        except (OSError, StopIteration):
+            continue
+        if int(uid) == LEARNER_UID:
+            try:
+                os.kill(int(entry), signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
 
 def kill_group(pid: int) -> None:

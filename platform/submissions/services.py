@@ -189,9 +189,19 @@ def grade_attempt(*, attempt_id: int) -> Attempt | None:
 
 
 def _finish(attempt_id: int, **fields: Any) -> Attempt:
-    updated = Attempt.objects.filter(pk=attempt_id, status=Attempt.Status.RUNNING).update(
-        finished_at=timezone.now(), **fields
-    )
+    if isinstance(fields.get("message"), str):
+        fields["message"] = fields["message"].replace("\x00", "\ufffd")  # text columns refuse NUL
+    try:
+        with transaction.atomic():
+            updated = Attempt.objects.filter(pk=attempt_id, status=Attempt.Status.RUNNING).update(
+                finished_at=timezone.now(), **fields
+            )
+    except Exception:
+        # The outcome could not be stored as it is; never leave the attempt running.
+        log.exception("attempt %s: could not store the outcome; recording an error instead", attempt_id)
+        updated = Attempt.objects.filter(pk=attempt_id, status=Attempt.Status.RUNNING).update(
+            finished_at=timezone.now(), status=Attempt.Status.ERROR, message=UNEXPECTED
+        )
     if not updated:
         log.warning("attempt %s: no longer running when grading finished; outcome not stored", attempt_id)
     return Attempt.objects.get(pk=attempt_id)

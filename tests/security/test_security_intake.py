@@ -155,14 +155,6 @@ def test_a_very_long_name_is_refused(door):
     door({"a" * 300 + ".py": "x = 1\n", "main.py": "print(1)\n"}, "the limit is 255")
 
 
-LONG_NAME_HOLE = pytest.mark.xfail(strict=True, reason=(
-    "HOLE: a name under 255 characters but over 255 bytes (200 x 'é' = 400 UTF-8 bytes) passes "
-    "graders.intake._safe_name, then write_bytes raises OSError ENAMETOOLONG, which nothing catches: "
-    "the API answers 500 and no submission is recorded. Fix: in _safe_name, refuse any path component "
-    "over 255 bytes encoded (os.fsencode) and the whole path over 4096 bytes, as SubmissionRejected."))
-
-
-@LONG_NAME_HOLE
 @pytest.mark.parametrize("via", ["zip", "json"])
 def test_a_name_too_long_in_bytes_is_refused(door, via):
     name = "é" * 200 + ".py"
@@ -170,15 +162,6 @@ def test_a_name_too_long_in_bytes_is_refused(door, via):
          "255")
 
 
-COLLISION_HOLE = pytest.mark.xfail(strict=True, reason=(
-    "HOLE: a zip (or JSON file set) with both 'lib' as a file and 'lib/x.py' passes every check, then "
-    "graders.intake._write's mkdir raises FileExistsError (or NotADirectoryError), which nothing "
-    "catches: the API answers 500 and no submission is recorded. Fix: in _write, detect a path that "
-    "is both a file and a folder before writing (or catch OSError around the writes) and raise "
-    "SubmissionRejected naming it."))
-
-
-@COLLISION_HOLE
 @pytest.mark.parametrize("via", ["zip", "json"])
 def test_a_name_that_is_both_file_and_folder_is_refused(door, via):
     entries = {"main.py": "print(1)\n", "lib": "x = 1\n", "lib/x.py": "y = 2\n"}

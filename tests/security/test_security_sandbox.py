@@ -138,13 +138,6 @@ def test_fake_verdicts_on_stdout_and_stderr_are_just_text(attack, backend):
     assert outcome.report["score"] == OK_BUT_WRONG and outcome.report["passed"] is False
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "HOLE: a learner's NUL byte ends grading in a database error and a vanished job. The driver "
-    "keeps the learner's output (learner_log, observed strings) verbatim; PostgreSQL jsonb rejects "
-    "\\u0000, so services._finish raises DataError (outside grade_attempt's try) and the attempt "
-    "stays 'running' with no report or message. Fix: on the host, replace U+0000 in every string "
-    "of the report (pipeline.assemble / checks) and in messages before storing; and have "
-    "grade_attempt store an 'error' outcome when saving the report fails."))
 def test_nul_bytes_in_output_are_stored_as_text(require_postgres, attack, backend):
     outcome = attack("nul_bytes")
     graded(outcome)
@@ -183,14 +176,6 @@ def test_disk_fill_stops_at_the_scratch_limits_and_nothing_else_is_writable(atta
         assert probe[folder] == {"error": "EACCES", "written": 0}, folder
 
 
-SHM_HOLE = pytest.mark.xfail(strict=True, reason=(
-    "HOLE (docker): /dev/shm is a 64 MiB writable tmpfs (Docker's default shm_size) outside the "
-    "lab's disk limit, so a learner writes 3x+ the 16 MiB disk_mb (bounded only by memory). "
-    "Fix: pass shm_size=lim.disk_bytes in docker_backend._create_kwargs (bubblewrap's /dev/shm "
-    "is root-owned and read-only to the learner)."))
-
-
-@pytest.mark.parametrize("backend", ["bubblewrap", pytest.param("docker", marks=SHM_HOLE)], indirect=True)
 def test_dev_shm_is_within_the_disk_limit(attack, backend):
     outcome = attack("dev_shm_fill")
     graded(outcome)
@@ -234,15 +219,13 @@ def test_orphaned_daemon_dies_with_the_sandbox(attack, backend):
     assert "forged" not in json.dumps(outcome.report)
 
 
-@pytest.mark.slow
-def test_orphaned_daemon_holding_stdout_costs_the_wall_clock_and_dies(attack, backend):
-    """A daemon that keeps the learner's stdout open keeps the driver reading until the
-    sandbox's wall clock (8 s) ends the run: a timeout, and nothing left afterwards.
-    (The learner then sees no log: see the report on this suite.)"""
+def test_orphaned_daemon_holding_stdout_is_killed_and_the_run_ends(attack, backend):
+    """A daemon (setsid, so outside the learner's process group) that keeps the learner's
+    stdout open: once main.py exits, the driver waits a moment for the pipes, then kills
+    every process of the learner's user. The run ends normally with the learner's log."""
     outcome = attack("orphan_holds_stdout")
-    graded(outcome, termination="timeout", score=0.0,
-           summary="Your program ran past the time limit (8 s wall, 8 s CPU) and was stopped.")
-    assert 8 <= outcome.run["wall_seconds"] < 12
+    graded(outcome)
+    assert outcome.run["wall_seconds"] < 4
 
 
 # --- the driver and the test framework --------------------------------------------------------
@@ -337,17 +320,6 @@ def test_no_way_back_to_root_or_capabilities(attack, backend):
     assert all(rc != 0 for key, rc in probe.items() if key.startswith(("setpriv", "su ", "chown")))
 
 
-USERNS_HOLE = pytest.mark.xfail(strict=True, reason=(
-    "HOLE (bubblewrap): the learner can create user namespaces (unshare -U -r) and holds every "
-    "capability inside them (mount, netns, ...): the bubblewrap sandbox has no seccomp filter "
-    "(Seccomp: 0), so the kernel attack surface that Docker's default profile closes is open. "
-    "Fix: give bwrap a seccomp filter (--seccomp FD, e.g. Docker's default profile compiled with "
-    "libseccomp) denying unshare/clone(CLONE_NEWUSER), setns, mount, keyctl, bpf, perf_event_open, "
-    "ptrace...; or run the sandbox in a user namespace with --disable-userns; or set "
-    "user.max_user_namespaces=0 on grading hosts."))
-
-
-@pytest.mark.parametrize("backend", [pytest.param("bubblewrap", marks=USERNS_HOLE), "docker"], indirect=True)
 def test_no_user_namespaces_for_the_learner(attack, backend):
     outcome = attack("user_namespace")
     graded(outcome)

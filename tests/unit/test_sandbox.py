@@ -214,3 +214,24 @@ def test_disk_and_file_count_limits(runner):
     files, disk = lines[0].split(), lines[1].split()
     assert files[0] == "files" and int(files[1]) < 100 and files[2] == "28"  # ENOSPC
     assert disk[0] == "disk" and int(disk[1]) <= 8 and disk[2] in ("27", "28")  # EFBIG or ENOSPC
+
+
+def test_no_new_user_namespaces(runner):
+    code = (
+        "import ctypes, os\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "for flags in (0x10000000, 0x10000000 | 0x00020000):\n"  # NEWUSER, NEWUSER|NEWNS
+        "    print('unshared' if libc.unshare(flags) == 0 else f'refused {ctypes.get_errno()}')\n"
+        "pid = os.fork()\n"  # ordinary process creation still works
+        "if pid == 0: os._exit(0)\n"
+        "print('forked', os.waitpid(pid, 0)[1])\n"
+    )
+    r = runner(spec(code))
+    assert r.stdout.decode().split("\n")[:3] == ["refused 1", "refused 1", "forked 0"], r.stdout + r.stderr
+
+
+def test_seccomp_program_refuses_foreign_abis():
+    from sandbox import seccomp
+
+    assert len(seccomp.program("x86_64")) == 13 * 8
+    assert seccomp.program("x86_64") != seccomp.program("aarch64")
