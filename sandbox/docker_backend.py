@@ -26,7 +26,7 @@ from typing import Any
 from . import cgroups, staging
 from .identity import BASE_ENV, DRIVER_ARGV
 from .pool import Pool
-from .spec import GRADER_DIR, OUT_DIR, SUBMISSION_DIR, WORK_DIR, Limits, RunResult, RunSpec, Termination
+from .spec import CEILING, GRADER_DIR, OUT_DIR, SUBMISSION_DIR, WORK_DIR, Limits, RunResult, RunSpec, Termination
 
 LABEL = "skillforge.sandbox"
 OWNER = "skillforge.owner"  # host:pid of the process whose pool made it
@@ -177,6 +177,7 @@ def configure_pool(size: int) -> Pool[Key, Slot]:
     POOL.close()
     POOL = Pool(size, make=prepare, alive=alive, destroy=destroy)
     sweep_orphans()
+    staging.sweep_stale(max_age_seconds=2 * CEILING.wall_seconds)
     return POOL
 
 

@@ -41,10 +41,33 @@ def _copy_tree(src: Path | None, dst: Path, *, uid: int, dir_mode: int, file_mod
         os.chmod(path, dir_mode if path.is_dir() else file_mode)
 
 
+def _base() -> str | None:
+    return os.environ.get("SKILLFORGE_SANDBOX_TMP") or None
+
+
+def sweep_stale(max_age_seconds: float) -> int:
+    """Remove staging folders older than any run can last: left by a worker killed -9.
+    (Bubblewrap's scratch mounts inside them are lazily unmounted first.)"""
+    import subprocess
+    import time
+
+    removed = 0
+    for root in Path(_base() or tempfile.gettempdir()).glob("sf-run-*"):
+        try:
+            if time.time() - root.stat().st_mtime < max_age_seconds:
+                continue
+        except OSError:
+            continue
+        for scratch in root.glob("scratch-*"):
+            subprocess.run(["umount", "-l", str(scratch)], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+        removed += 1
+    return removed
+
+
 def make_dirs() -> Staged:
     """Empty folders with their owners and modes, ready to mount (and fill later)."""
-    base = os.environ.get("SKILLFORGE_SANDBOX_TMP") or None
-    root = Path(tempfile.mkdtemp(prefix="sf-run-", dir=base))
+    root = Path(tempfile.mkdtemp(prefix="sf-run-", dir=_base()))
     os.chmod(root, 0o755)
     s = Staged(root, root / "submission", root / "grader", root / "out")
     _copy_tree(None, s.submission, uid=0, dir_mode=0o755, file_mode=0o644)

@@ -235,3 +235,13 @@ def test_seccomp_program_refuses_foreign_abis():
 
     assert len(seccomp.program("x86_64")) == 13 * 8
     assert seccomp.program("x86_64") != seccomp.program("aarch64")
+
+
+def test_stale_staging_folders_are_swept(tmp_path, monkeypatch):
+    from sandbox import staging
+
+    monkeypatch.setenv("SKILLFORGE_SANDBOX_TMP", str(tmp_path))
+    old, fresh = staging.make_dirs(), staging.make_dirs()
+    os.utime(old.root, (0, 0))
+    assert staging.sweep_stale(max_age_seconds=3600) == 1
+    assert not old.root.exists() and fresh.root.exists()
