@@ -83,6 +83,8 @@ def accept_zip(data: bytes, dest: Path, limits: SubmissionLimits) -> None:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
+    except UnicodeDecodeError:
+        raise SubmissionRejected("A file name in the zip is marked UTF-8 but is not valid UTF-8; rename it.") from None
     except (zipfile.BadZipFile, OSError, ValueError):
         raise SubmissionRejected("The upload is not a valid zip file.") from None
     files = [i for i in infos if not i.is_dir()]
@@ -93,6 +95,8 @@ def accept_zip(data: bytes, dest: Path, limits: SubmissionLimits) -> None:
     for info in files:
         rel = _safe_name(info.filename)
         mode = info.external_attr >> 16
+        if info.flag_bits & 0x1:
+            raise SubmissionRejected(f"{info.filename} is encrypted; submit a zip without a password.")
         if stat.S_ISLNK(mode):
             raise SubmissionRejected(f"{info.filename} is a symbolic link; submit regular files only.")
         if stat.S_IFMT(mode) not in (0, stat.S_IFREG):  # 0: the zip did not say (plain files)

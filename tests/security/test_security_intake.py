@@ -171,7 +171,7 @@ def test_a_name_that_is_both_file_and_folder_is_refused(door, via):
 def test_invalid_utf8_name_flagged_as_utf8_is_refused(door):
     data = zip_of(("main.py", MAIN), ("éééé.py", b"x = 1\n"))  # non-ASCII: zipfile sets the UTF-8 flag
     data = data.replace("éééé".encode(), b"\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8")
-    door(data, "not a valid zip file")
+    door(data, "is not valid UTF-8; rename it")
 
 
 def test_non_utf8_name_without_the_flag_is_read_as_cp437_and_stays_inside(api, mallory, attack_lab, data_dir,
@@ -209,7 +209,7 @@ def test_garbage_instead_of_a_zip_is_refused(door):
 
 
 def test_encrypted_entry_is_refused(door):
-    door(patch_headers(zip_of(("main.py", MAIN)), flag=0x1), "could not be read from the zip")
+    door(patch_headers(zip_of(("main.py", MAIN)), flag=0x1), "is encrypted; submit a zip without a password")
 
 
 def test_an_empty_zip_is_refused(door):
