@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .inspectors import Unavailable
 from .labspec import CheckSpec
 from .report import CheckResult
 
@@ -56,6 +57,8 @@ def compare(check: CheckSpec, observations: dict[str, Any], expected_dir: Path) 
     if check.observe not in observations:
         return errored(check, f"Not observed: the grader saw no value for {check.observe!r}. {check.explain}".strip())
     observed = observations[check.observe]
+    if isinstance(observed, Unavailable):
+        return errored(check, observed.reason)
     try:
         ok = bool(OPS[check.op](observed, check.threshold))
     except TypeError:
@@ -72,6 +75,8 @@ def match(check: CheckSpec, observations: dict[str, Any], expected_dir: Path) ->
     """Count items of observations[observe] equal to the expected list, element by element."""
     expected = json.loads((expected_dir / check.expected).read_text())
     got = observations.get(check.observe)
+    if isinstance(got, Unavailable):
+        return errored(check, got.reason)
     if not isinstance(got, list):
         return errored(check, f"Not observed: expected a list of {len(expected)} answers. {check.explain}".strip())
     matched = sum(1 for a, b in zip(got, expected, strict=False) if a == b)

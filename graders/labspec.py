@@ -66,6 +66,8 @@ class LabSpec:
     checks: tuple[CheckSpec, ...]
     editable: tuple[str, ...] = field(default=())
     tags: tuple[str, ...] = field(default=())
+    inspector: str = ""  # a graders.inspectors name, run on the host over the submission as data
+    inspector_options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def brief_path(self) -> Path:
@@ -215,7 +217,7 @@ def load_lab(root: Path) -> LabSpec:
     path = root / "lab.toml"
     t = _Table(path, _read_toml(path))
     t.unknown({"slug", "title", "summary", "version", "pass_bar", "image", "queue", "editable", "tags",
-               "limits", "submission", "driver"})
+               "limits", "submission", "driver", "host"})
     slug = t.get("slug", str)
     if not slug.replace("-", "").isalnum() or slug != slug.lower():
         raise LabSpecError(path, "slug", f"must be lowercase letters, digits and '-', got {slug!r}")
@@ -229,6 +231,15 @@ def load_lab(root: Path) -> LabSpec:
             raise LabSpecError(path, "(layout)", f"the lab needs a {folder}/ folder")
     if not (root / "brief.md").is_file():
         raise LabSpecError(path, "(layout)", "the lab needs a brief.md")
+    host = t.table("host")
+    host.unknown({"inspect", "options"})
+    inspector = host.get("inspect", str, "")
+    if inspector:
+        from .inspectors import INSPECTORS
+
+        if inspector not in INSPECTORS:
+            raise LabSpecError(path, "host.inspect", f"must be one of {', '.join(sorted(INSPECTORS)) or '(none)'}, "
+                                                     f"got {inspector!r}")
     editable = t.strings("editable", [])
     for name in editable:
         if not (root / "starter" / name).is_file():
@@ -249,4 +260,6 @@ def load_lab(root: Path) -> LabSpec:
         checks=_checks(root / "checks" / "checks.toml", root / "checks" / "expected"),
         editable=editable,
         tags=t.strings("tags", []),
+        inspector=inspector,
+        inspector_options=dict(host.get("options", dict, {})),
     )

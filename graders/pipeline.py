@@ -19,6 +19,7 @@ import jsonschema
 from sandbox import RunResult, RunSpec, Termination
 
 from . import checks as check_kinds
+from . import inspectors
 from .hashing import tree_hash
 from .labspec import LabSpec
 from .report import CheckResult, GradeReport, RunFacts
@@ -118,7 +119,17 @@ def _text_safe(value: Any) -> Any:
     return value
 
 
-def evaluate(lab: LabSpec, result: RunResult, doc: dict[str, Any] | None) -> tuple[list[CheckResult], str]:
+def host_observations(lab: LabSpec, submission_dir: Path) -> dict[str, Any]:
+    """The lab's host inspector over the submission as data (graders.inspectors)."""
+    try:
+        return inspectors.inspect(lab, submission_dir)
+    except Exception as exc:  # platform code failing on odd input is our fault, not the learner's
+        raise GradingError(f"The lab's host inspector {lab.inspector!r} failed: {type(exc).__name__}: "
+                           f"{str(exc)[:300]}. This is not your fault.") from exc
+
+
+def evaluate(lab: LabSpec, result: RunResult, doc: dict[str, Any] | None,
+             host: dict[str, Any] | None = None) -> tuple[list[CheckResult], str]:
     """One result per check, and the summary line for the learner."""
     if result.termination is not Termination.OK:
         message = termination_message(result.termination.value, lab)
@@ -127,6 +138,11 @@ def evaluate(lab: LabSpec, result: RunResult, doc: dict[str, Any] | None) -> tup
         tail = result.stderr.decode("utf-8", "replace")[-600:]
         raise GradingError(f"The lab's grader produced no observations (exit {result.exit_code}). {tail}".strip())
     observations = doc["observations"]
+    if host:
+        clash = sorted(set(host) & set(observations))
+        if clash:
+            raise GradingError(f"The lab's driver and host inspector both observed {clash[0]!r}.")
+        observations = {**observations, **host}
     results = [check_kinds.evaluate(c, observations, lab.expected_dir) for c in lab.checks]
     learner = doc.get("learner") or {}
     summary = ""
@@ -171,11 +187,12 @@ def assemble(lab: LabSpec, submission_hash: str, results: list[CheckResult], sum
 def grade(lab: LabSpec, submission_dir: Path, *, runner: Runner, gpus: tuple[str, ...] = ()) -> GradeReport:
     """Grade an accepted submission folder. Raises GradingError when grading itself fails."""
     submission_hash = tree_hash(submission_dir)
+    host = host_observations(lab, submission_dir)
     with tempfile.TemporaryDirectory(prefix="sf-trusted-") as tmp:
         spec = run_spec(lab, submission_dir, trusted_payload(lab, Path(tmp) / "grader"), gpus=gpus)
         result = runner(spec)
     if result.termination is Termination.SANDBOX_ERROR:
         raise GradingError(f"The sandbox failed to run your submission ({result.message}). This is not your fault.")
     doc = read_observations(result) if result.termination is Termination.OK else None
-    results, summary = evaluate(lab, result, doc)
+    results, summary = evaluate(lab, result, doc, host)
     return assemble(lab, submission_hash, results, summary, result, doc)

@@ -86,11 +86,19 @@ def _install_wheels(name: str, root: Path) -> None:
     site = root / "usr/local/lib/python3.11/dist-packages"
     with tempfile.TemporaryDirectory() as wheels:
         pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-        subprocess.run([*pip, "wheel", "-w", wheels, "-r", str(requirements)], check=True)
+        # --no-deps: requirements.txt pins the whole environment, nothing more comes in.
+        subprocess.run([*pip, "wheel", "--no-deps", "-w", wheels, "-r", str(requirements)], check=True)
         subprocess.run(
             [*pip, "install", "--no-deps", "--no-compile", "--target", str(site), *map(str, Path(wheels).glob("*.whl"))],
             check=True,
         )
+    # Byte-compile now: the root is read-only in a sandbox, so without .pyc files every run
+    # would recompile numpy & co. Same CPython minor version (3.11) as the image; paths in
+    # the .pyc files are the image's own, not this build folder's.
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", "-j", "0", "-s", str(root), "-p", "/", str(site)],
+        check=False,
+    )
 
 
 def build(name: str, *, mirror: str, docker: bool) -> str:

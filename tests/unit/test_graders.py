@@ -14,8 +14,9 @@ import pytest
 from graders import LabSpecError, SubmissionLimits, SubmissionRejected, accept_files, accept_zip, load_lab
 from graders.checks import evaluate
 from graders.hashing import tree_hash
+from graders.inspectors import INSPECTORS, Unavailable
 from graders.labspec import CheckSpec
-from graders.pipeline import assemble
+from graders.pipeline import GradingError, assemble, host_observations
 from graders.pipeline import evaluate as evaluate_all
 from graders.report import validate
 from sandbox import RunResult, Termination
@@ -206,3 +207,48 @@ def test_a_timeout_fails_every_check_with_a_plain_message(tmp_path):
     assert "ran past the time limit (5 s wall" in summary
     report = assemble(lab, "sha256:" + "0" * 64, results, summary, _result(Termination.TIMEOUT), None)
     assert report.score == 0 and json.loads(report.to_json())["run"]["termination"] == "timeout"
+
+
+# -- host inspectors ----------------------------------------------------------------
+
+
+def counting_inspector(submission: Path, lab) -> dict:
+    """A test inspector: counts the submission's files, as data."""
+    if lab.inspector_options.get("explode"):
+        raise ValueError("bad option")
+    files = sum(1 for p in submission.rglob("*") if p.is_file())
+    return {"count": files, "answers": Unavailable("needs Docker: no engine answers on this grader")}
+
+
+@pytest.fixture
+def registered(monkeypatch):
+    monkeypatch.setitem(INSPECTORS, "counting", f"{__name__}:counting_inspector")
+
+
+def test_a_lab_names_only_a_registered_inspector(tmp_path, registered):
+    lab = load_lab(make_lab(tmp_path / "a", LAB_TOML + '[host]\ninspect = "counting"\n[host.options]\nk = 1\n'))
+    assert (lab.inspector, lab.inspector_options) == ("counting", {"k": 1})
+    with pytest.raises(LabSpecError, match=r"host\.inspect: must be one of counting, got 'rm-rf'"):
+        load_lab(make_lab(tmp_path / "b", LAB_TOML + '[host]\ninspect = "rm-rf"\n'))
+
+
+def test_host_observations_merge_and_unavailable_shows_its_reason(tmp_path, registered):
+    lab = load_lab(make_lab(tmp_path / "lab", LAB_TOML + '[host]\ninspect = "counting"\n'))
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    for name in "abc":
+        (sub / name).write_text(name)
+    host = host_observations(lab, sub)
+    results, _ = evaluate_all(lab, _result(), {"observations": {}}, host)
+    by_id = {r.id: r for r in results}
+    assert (by_id["count"].status, by_id["count"].observed) == ("pass", 3)
+    assert by_id["answers"].status == "error"
+    assert by_id["answers"].message == "needs Docker: no engine answers on this grader"
+    with pytest.raises(GradingError, match="both observed 'count'"):
+        evaluate_all(lab, _result(), {"observations": {"count": 1}}, host)
+
+
+def test_a_failing_inspector_is_a_grading_error_not_the_learners(tmp_path, registered):
+    lab = load_lab(make_lab(tmp_path / "lab", LAB_TOML + '[host]\ninspect = "counting"\n[host.options]\nexplode = true\n'))
+    with pytest.raises(GradingError, match=r"inspector 'counting' failed: ValueError: bad option\. This is not your fault"):
+        host_observations(lab, tmp_path)
