@@ -4,7 +4,7 @@
     report = grade(lab, submission_dir, runner=sandbox.backend()[1])
 """
 
-from .intake import SubmissionRejected, accept_files, accept_folder, accept_path, accept_zip
+from .intake import SubmissionRejected, accept_files, accept_folder, accept_path, accept_upload, accept_zip
 from .labspec import CheckSpec, LabSpec, LabSpecError, SubmissionLimits, load_lab
 from .pipeline import GradingError, grade
 from .report import GRADER_VERSION, CheckResult, GradeReport, RunFacts
@@ -23,6 +23,7 @@ __all__ = [
     "accept_files",
     "accept_folder",
     "accept_path",
+    "accept_upload",
     "accept_zip",
     "grade",
     "load_lab",

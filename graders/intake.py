@@ -49,6 +49,27 @@ def _check_text(rel: PurePosixPath, data: bytes) -> None:
             ) from None
 
 
+def _check_notebook(rel: PurePosixPath, data: bytes) -> None:
+    """A notebook must be valid nbformat 4 before it goes anywhere near a kernel."""
+    if rel.suffix != ".ipynb":
+        return
+    import warnings
+
+    import nbformat  # only notebooks pay for it
+
+    try:
+        with warnings.catch_warnings():  # e.g. cells without ids, from older Jupyter: still valid
+            warnings.simplefilter("ignore")
+            notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
+            nbformat.validate(notebook)
+    except nbformat.ValidationError as exc:
+        where = "/".join(str(p) for p in getattr(exc, "absolute_path", ()) or ())
+        raise SubmissionRejected(f"{rel} is not a valid Jupyter notebook (nbformat 4): {exc.message[:200]}"
+                                 f"{f' at {where}' if where else ''}.") from None
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:  # not JSON, or not a notebook's shape
+        raise SubmissionRejected(f"{rel} is not a valid Jupyter notebook: {str(exc)[:200]}") from None
+
+
 def _write(dest: Path, entries: list[tuple[PurePosixPath, bytes]], limits: SubmissionLimits) -> None:
     if len(entries) > limits.max_files:
         raise SubmissionRejected(f"The submission has {len(entries)} files; the limit is {limits.max_files}.")
@@ -69,6 +90,7 @@ def _write(dest: Path, entries: list[tuple[PurePosixPath, bytes]], limits: Submi
         if total > limits.max_bytes:
             raise SubmissionRejected(f"The files add up to more than {limits.max_bytes} bytes, the limit.")
         _check_text(rel, data)
+        _check_notebook(rel, data)
     dest.mkdir(parents=True, exist_ok=True)
     for rel, data in entries:
         target = dest.joinpath(*rel.parts)
@@ -146,14 +168,24 @@ def accept_folder(src: Path, dest: Path, limits: SubmissionLimits) -> None:
     _write(dest, entries, limits)
 
 
+def accept_upload(name: str, data: bytes, dest: Path, limits: SubmissionLimits) -> None:
+    """One uploaded file: a notebook is a submission by itself; anything else must be a zip."""
+    if name.lower().endswith(".ipynb"):
+        if len(data) > limits.max_upload_bytes:
+            raise SubmissionRejected(f"The upload is {len(data)} bytes; the limit is {limits.max_upload_bytes}.")
+        accept_files({PurePosixPath(name).name: data}, dest, limits)
+    else:
+        accept_zip(data, dest, limits)
+
+
 def accept_path(src: Path, dest: Path, limits: SubmissionLimits) -> None:
-    """A folder or a .zip file, whichever the path is."""
+    """A folder, a .zip file or a notebook, whichever the path is."""
     if src.is_dir():
         accept_folder(src, dest, limits)
     elif src.is_file():
-        accept_zip(src.read_bytes(), dest, limits)
+        accept_upload(src.name, src.read_bytes(), dest, limits)
     else:
         raise SubmissionRejected(f"{src} is neither a folder nor a zip file.")
 
 
-__all__ = ["SubmissionRejected", "accept_files", "accept_folder", "accept_path", "accept_zip"]
+__all__ = ["SubmissionRejected", "accept_files", "accept_folder", "accept_path", "accept_upload", "accept_zip"]

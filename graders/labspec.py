@@ -36,6 +36,16 @@ class SubmissionLimits:
 
 
 @dataclass(frozen=True)
+class NotebookSpec:
+    """A lab that takes a Jupyter notebook in place of `module` (see harness/sfnotebook.py)."""
+
+    module: str
+    cell_seconds: float = 30.0
+    total_seconds: float = 120.0
+    output_bytes: int = 64 * 1024
+
+
+@dataclass(frozen=True)
 class CheckSpec:
     id: str
     name: str
@@ -66,6 +76,7 @@ class LabSpec:
     checks: tuple[CheckSpec, ...]
     editable: tuple[str, ...] = field(default=())
     tags: tuple[str, ...] = field(default=())
+    notebook: NotebookSpec | None = None
     inspector: str = ""  # a graders.inspectors name, run on the host over the submission as data
     inspector_options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
@@ -178,6 +189,22 @@ def _submission(t: _Table) -> SubmissionLimits:
     )
 
 
+def _notebook(t: _Table, editable: tuple[str, ...]) -> NotebookSpec | None:
+    if not t.data:
+        return None
+    t.unknown({"module", "cell_seconds", "total_seconds", "output_kb"})
+    module = t.get("module", str)
+    if module not in editable:
+        raise t._err("module", f"must be one of the editable files ({', '.join(editable) or 'none'}), got {module!r}")
+    d = NotebookSpec(module)
+    return NotebookSpec(
+        module=module,
+        cell_seconds=float(t.positive("cell_seconds", d.cell_seconds)),
+        total_seconds=float(t.positive("total_seconds", d.total_seconds)),
+        output_bytes=int(t.positive("output_kb", d.output_bytes // 1024) * 1024),
+    )
+
+
 def _checks(path: Path, expected_dir: Path) -> tuple[CheckSpec, ...]:
     data = _read_toml(path)
     entries = data.get("check")
@@ -217,7 +244,7 @@ def load_lab(root: Path) -> LabSpec:
     path = root / "lab.toml"
     t = _Table(path, _read_toml(path))
     t.unknown({"slug", "title", "summary", "version", "pass_bar", "image", "queue", "editable", "tags",
-               "limits", "submission", "driver", "host"})
+               "limits", "submission", "driver", "host", "notebook"})
     slug = t.get("slug", str)
     if not slug.replace("-", "").isalnum() or slug != slug.lower():
         raise LabSpecError(path, "slug", f"must be lowercase letters, digits and '-', got {slug!r}")
@@ -244,6 +271,11 @@ def load_lab(root: Path) -> LabSpec:
     for name in editable:
         if not (root / "starter" / name).is_file():
             raise LabSpecError(path, "editable", f"{name!r} is not a file in starter/")
+    notebook = _notebook(t.table("notebook"), editable)
+    limits = _limits(t.table("limits"))
+    if notebook and notebook.total_seconds >= limits.wall_seconds:
+        raise LabSpecError(path, "notebook.total_seconds", f"must leave the driver time: it is {notebook.total_seconds:g} s, "
+                                                           f"the wall limit {limits.wall_seconds:g} s")
     return LabSpec(
         root=root,
         slug=slug,
@@ -255,11 +287,12 @@ def load_lab(root: Path) -> LabSpec:
         image=t.get("image", str, "skillforge/lab-python"),
         queue=t.get("queue", str, "cpu", choices=QUEUES),
         driver_command=driver.strings("command"),
-        limits=_limits(t.table("limits")),
+        limits=limits,
         submission=_submission(t.table("submission")),
         checks=_checks(root / "checks" / "checks.toml", root / "checks" / "expected"),
         editable=editable,
         tags=t.strings("tags", []),
+        notebook=notebook,
         inspector=inspector,
         inspector_options=dict(host.get("options", dict, {})),
     )

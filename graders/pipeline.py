@@ -26,6 +26,7 @@ from .report import CheckResult, GradeReport, RunFacts
 
 HARNESS = Path(__file__).with_name("harness")  # sfharness.py and the drivers' helpers
 OBSERVATIONS = "observations.json"
+NOTEBOOK = "notebook.json"  # a notebook submission's outputs, for display (harness/sfnotebook.py)
 Runner = Callable[[RunSpec], RunResult]
 
 OBSERVATIONS_SCHEMA: dict[str, Any] = {
@@ -46,6 +47,9 @@ OBSERVATIONS_SCHEMA: dict[str, Any] = {
         },
     },
 }
+
+
+NOTEBOOK_SCHEMA: dict[str, Any] = json.loads(Path(__file__).with_name("report.schema.json").read_text())["$defs"]["notebook"]
 
 
 class GradingError(RuntimeError):
@@ -79,15 +83,20 @@ def trusted_payload(lab: LabSpec, dest: Path) -> Path:
 
 
 def run_spec(lab: LabSpec, submission_dir: Path, trusted: Path, *, gpus: tuple[str, ...] = ()) -> RunSpec:
+    env = {"PYTHONPATH": "/grader"}
+    if lab.notebook:
+        nb = lab.notebook
+        env["SF_NOTEBOOK"] = json.dumps({"module": nb.module, "cell_seconds": nb.cell_seconds,
+                                         "total_seconds": nb.total_seconds, "output_bytes": nb.output_bytes})
     return RunSpec(
         image=lab.image,
         command=lab.driver_command,
         submission=submission_dir,
         trusted=trusted,
-        returns=(OBSERVATIONS,),
+        returns=(OBSERVATIONS, NOTEBOOK) if lab.notebook else (OBSERVATIONS,),
         limits=lab.limits,
         gpus=gpus,
-        env={"PYTHONPATH": "/grader"},
+        env=env,
     )
 
 
@@ -102,6 +111,20 @@ def read_observations(result: RunResult) -> dict[str, Any] | None:
     except (UnicodeDecodeError, ValueError, jsonschema.ValidationError) as exc:
         raise GradingError(f"The lab's grader wrote an invalid observations document: {str(exc)[:300]}") from None
     return _text_safe(doc)
+
+
+def read_notebook(result: RunResult) -> dict[str, Any] | None:
+    """A notebook submission's outputs, as display data; None where there are none or
+    they are malformed (they never decide a grade, so a bad one is dropped, not fatal)."""
+    raw = result.files.get(NOTEBOOK)
+    if raw is None:
+        return None
+    try:
+        doc = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
+        jsonschema.validate(doc, NOTEBOOK_SCHEMA)
+    except (UnicodeDecodeError, ValueError, jsonschema.ValidationError):
+        return None
+    return _text_safe(doc)  # type: ignore[no-any-return]
 
 
 def _no_constants(name: str) -> None:
@@ -180,6 +203,7 @@ def assemble(lab: LabSpec, submission_hash: str, results: list[CheckResult], sum
             cpu_seconds=None if result.cpu_seconds is None else round(result.cpu_seconds, 3),
             peak_memory_bytes=result.peak_memory_bytes,
             learner_log=str(learner.get("log", "")),
+            notebook=read_notebook(result),
         ),
     )
 

@@ -45,6 +45,7 @@ class RunFacts:
     cpu_seconds: float | None
     peak_memory_bytes: int | None
     learner_log: str = ""
+    notebook: dict[str, Any] | None = None  # a notebook submission's outputs (display only)
 
 
 @dataclass(frozen=True)

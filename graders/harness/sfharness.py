@@ -156,8 +156,17 @@ def kill_group(pid: int) -> None:
 
 
 def prepare_workspace() -> LearnerRun:
-    """Copy the submission into the writable /work, as the learner (who then owns it)."""
-    return asyncio.run(run_learner(["cp", "-R", "/submission/.", "/work/"], timeout=30))
+    """Copy the submission into the writable /work, as the learner (who then owns it).
+
+    Where the lab takes notebooks and one came instead of the module, execute it (for
+    its outputs) and export its definitions to the module (see sfnotebook.py)."""
+    run = asyncio.run(run_learner(["cp", "-R", "/submission/.", "/work/"], timeout=30))
+    import sfnotebook  # next to this file in /grader
+
+    config = sfnotebook.NotebookConfig.from_env()
+    if config is not None:
+        sfnotebook.prepare(config, run_learner, kill_learner_processes)
+    return run
 
 
 def emit(observations: dict[str, Any], run: LearnerRun | None = None) -> None:

@@ -42,7 +42,9 @@ Inspector = Callable[[Path, "LabSpec"], dict[str, Any]]
 
 # name -> "package.module:function"; imported on first use so a lab that needs none pays
 # nothing. Each inspector module of this package adds its own line here.
-INSPECTORS: dict[str, str] = {}
+INSPECTORS: dict[str, str] = {
+    "promtool": "graders.inspectors.promtool:inspect",
+}
 
 
 def get(name: str) -> Inspector:

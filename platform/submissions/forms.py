@@ -6,7 +6,7 @@ from django import forms
 class SubmitForm(forms.Form):
     """One textarea per editable starter file (prefilled), plus an optional zip that replaces them."""
 
-    def __init__(self, *args, texts: dict[str, str], **kwargs) -> None:
+    def __init__(self, *args, texts: dict[str, str], notebook: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.file_names = list(texts)
         for i, (name, text) in enumerate(texts.items()):
@@ -17,8 +17,10 @@ class SubmitForm(forms.Form):
                                              "autocapitalize": "off", "autocomplete": "off"}),
             )
         self.fields["zip"] = forms.FileField(
-            required=False, allow_empty_file=True, label="Or upload a zip instead",
-            help_text="A zip of your files replaces everything in the editor above.",
+            required=False, allow_empty_file=True,
+            label="Or upload a zip or a Jupyter notebook instead" if notebook else "Or upload a zip instead",
+            help_text=("A zip of your files, or one .ipynb notebook, replaces everything in the editor above."
+                       if notebook else "A zip of your files replaces everything in the editor above."),
         )
 
     def edited_files(self) -> dict[str, str]:

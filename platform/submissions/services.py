@@ -23,7 +23,7 @@ from django.utils import timezone
 
 import sandbox
 from catalog.models import Lab
-from graders import GradeReport, GradingError, LabSpec, SubmissionRejected, accept_files, accept_path, accept_zip, grade
+from graders import GradeReport, GradingError, LabSpec, SubmissionRejected, accept_files, accept_path, accept_upload, grade
 from graders.hashing import tree_hash
 from graders.report import validate as validate_report
 
@@ -90,7 +90,10 @@ def _store_files(intake: Intake, *, dest: Path, spec: LabSpec) -> None:
             size = intake.upload.size or 0
             if size > limits.max_upload_bytes:
                 raise SubmissionRejected(f"The upload is {size} bytes; the limit is {limits.max_upload_bytes}.")
-            accept_zip(intake.upload.read(limits.max_upload_bytes + 1), staging, limits)
+            name = intake.upload.name or "upload.zip"
+            if name.lower().endswith(".ipynb") and spec.notebook is None:
+                raise SubmissionRejected("This lab does not take notebooks: submit your files in the editor or as a zip.")
+            accept_upload(name, intake.upload.read(limits.max_upload_bytes + 1), staging, limits)
         elif intake.files is not None:
             accept_files(intake.files, staging, limits)
         else:

@@ -39,7 +39,8 @@ def _intake(form: SubmitForm, version: LabVersion) -> services.Intake:
 def submit(request: HttpRequest, slug: str) -> HttpResponse:
     lab = get_lab(slug)
     version = lab.current_version
-    form = SubmitForm(request.POST or None, request.FILES or None, texts=version.editable_texts())
+    form = SubmitForm(request.POST or None, request.FILES or None, texts=version.editable_texts(),
+                      notebook=version.load_spec().notebook is not None)
     rejected = None
     if request.method == "POST" and form.is_valid():
         submission = services.submit(learner=request.user, lab=lab, intake=_intake(form, version))

@@ -226,3 +226,12 @@ def test_the_lab_list_is_public(client, tiny_lab):
     labs = client.get("/api/labs").json()
     assert [lab["slug"] for lab in labs] == ["tiny-answer"]
     assert labs[0]["content_hash"] == tiny_lab.current_version.content_hash
+
+
+NOTEBOOK = (b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "code", "id": "a", '
+            b'"metadata": {}, "execution_count": null, "outputs": [], "source": "print(42)"}]}')
+
+
+def test_a_notebook_to_a_lab_that_takes_none_is_rejected_plainly(ada_api, tiny_lab):
+    response = ada_api.post(URL, {"file": SimpleUploadedFile("work.ipynb", NOTEBOOK, content_type="application/json")})
+    _assert_rejected(response, "This lab does not take notebooks")
