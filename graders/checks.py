@@ -88,7 +88,28 @@ def match(check: CheckSpec, observations: dict[str, Any], expected_dir: Path) ->
     return _result(check, ok, matched, threshold, message)
 
 
-KINDS: dict[str, Callable[[CheckSpec, dict[str, Any], Path], CheckResult]] = {"compare": compare, "match": match}
+def points(check: CheckSpec, observations: dict[str, Any], expected_dir: Path) -> CheckResult:
+    """Partial credit: observations[observe] is the points earned, 0..weight (e.g. an
+    nbgrader test cell whose output is a number). null means it needs a person to grade."""
+    got = observations.get(check.observe, ...)
+    if isinstance(got, Unavailable):
+        return errored(check, got.reason)
+    if got is None:
+        return errored(check, "Needs grading by a person: it is not graded automatically.")
+    if got is ... or isinstance(got, bool) or not isinstance(got, int | float):
+        return errored(check, f"Not observed: the grader saw no points for {check.observe!r}. {check.explain}".strip())
+    earned = min(max(float(got), 0.0), check.weight)
+    ok = earned >= check.weight
+    message = f"Earned {earned:g} of {check.weight:g} points."
+    if not ok and check.explain:
+        message += " " + check.explain
+    return CheckResult(check.id, check.name, check.weight, earned, "pass" if ok else "fail", message,
+                       earned, check.weight, ">=", "points")
+
+
+KINDS: dict[str, Callable[[CheckSpec, dict[str, Any], Path], CheckResult]] = {
+    "compare": compare, "match": match, "points": points,
+}
 
 
 def evaluate(check: CheckSpec, observations: dict[str, Any], expected_dir: Path) -> CheckResult:

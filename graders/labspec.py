@@ -17,7 +17,7 @@ from .hashing import tree_hash
 
 MiB = 1024 * 1024
 OPS = ("==", "!=", ">=", "<=", ">", "<")
-CHECK_KINDS = ("compare", "match")
+CHECK_KINDS = ("compare", "match", "points")
 QUEUES = ("cpu", "gpu")
 
 
@@ -50,7 +50,8 @@ class CheckSpec:
     id: str
     name: str
     weight: float
-    kind: str  # compare: observations[observe] <op> threshold; match: items equal to expected
+    kind: str  # compare: observations[observe] <op> threshold; match: items equal to expected;
+    # points: observations[observe] is the partial credit earned, 0..weight
     observe: str
     op: str = ">="
     threshold: float | bool | str | None = None

@@ -93,7 +93,7 @@ def run_spec(lab: LabSpec, submission_dir: Path, trusted: Path, *, gpus: tuple[s
         command=lab.driver_command,
         submission=submission_dir,
         trusted=trusted,
-        returns=(OBSERVATIONS, NOTEBOOK) if lab.notebook else (OBSERVATIONS,),
+        returns=(OBSERVATIONS, NOTEBOOK),  # a driver writes notebook.json only for a notebook
         limits=lab.limits,
         gpus=gpus,
         env=env,
