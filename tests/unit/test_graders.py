@@ -228,7 +228,7 @@ def registered(monkeypatch):
 def test_a_lab_names_only_a_registered_inspector(tmp_path, registered):
     lab = load_lab(make_lab(tmp_path / "a", LAB_TOML + '[host]\ninspect = "counting"\n[host.options]\nk = 1\n'))
     assert (lab.inspector, lab.inspector_options) == ("counting", {"k": 1})
-    with pytest.raises(LabSpecError, match=r"host\.inspect: must be one of counting, got 'rm-rf'"):
+    with pytest.raises(LabSpecError, match=r"host\.inspect: must be one of .*counting.*, got 'rm-rf'"):
         load_lab(make_lab(tmp_path / "b", LAB_TOML + '[host]\ninspect = "rm-rf"\n'))
 
 
