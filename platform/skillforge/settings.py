@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "accounts",
     "catalog",
     "submissions",
+    "credentials",
+    "portfolios",
 ]
 
 MIDDLEWARE = [
@@ -202,6 +204,27 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 # Only for a demo without a worker; prefer running one (see README).
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_BEAT_SCHEDULE = {
+    "reconcile-attempts": {"task": "submissions.reconcile_attempts", "schedule": 60.0, "options": {"queue": "cpu"}},
+}
+# The reconciler (submissions/reconcile.py): how long an attempt may wait in the queue before
+# it is queued again, how far past its wall limit a running one is taken as lost, how often.
+SKILLFORGE_QUEUED_DEADLINE = env_int("SKILLFORGE_QUEUED_DEADLINE", 600, minimum=10)
+SKILLFORGE_RUNNING_MARGIN = env_int("SKILLFORGE_RUNNING_MARGIN", 120, minimum=5)
+SKILLFORGE_MAX_REQUEUES = env_int("SKILLFORGE_MAX_REQUEUES", 2, minimum=0)
+
+# --- credentials -----------------------------------------------------------------
+
+# The site's public address: credentials, the issuer profile and the status list carry
+# absolute URLs under it, so it must be where verifiers can reach this site.
+SKILLFORGE_PUBLIC_URL = env_url("SKILLFORGE_PUBLIC_URL", "http://127.0.0.1:8000", schemes=("http", "https")).rstrip("/")
+# The issuer's Ed25519 keys (generated on first use): files, never rows, outside any database dump.
+SKILLFORGE_KEY_DIR = env_path("SKILLFORGE_KEY_DIR", SKILLFORGE_DATA_DIR / "keys")
+SKILLFORGE_ISSUER_NAME = env_str("SKILLFORGE_ISSUER_NAME", "SkillForge")
+# 0: credentials do not expire (no validUntil).
+SKILLFORGE_CREDENTIAL_VALID_DAYS = env_int("SKILLFORGE_CREDENTIAL_VALID_DAYS", 0, minimum=0)
+# The largest credential (JSON, JWT or baked image) the verify page and command read.
+SKILLFORGE_VERIFY_MAX_BYTES = env_int("SKILLFORGE_VERIFY_MAX_BYTES", 1024 * 1024, minimum=16 * 1024)
 
 # --- logs -------------------------------------------------------------------------
 

@@ -6,6 +6,8 @@ from .api import api
 urlpatterns = [
     path("", include("catalog.urls")),
     path("", include("submissions.urls")),
+    path("", include("credentials.urls")),
+    path("", include("portfolios.urls")),
     path("accounts/", include("accounts.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),

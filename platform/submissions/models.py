@@ -106,6 +106,8 @@ class Attempt(models.Model):
     score = models.FloatField(null=True, blank=True)
     passed = models.BooleanField(null=True, blank=True)
     digest = models.CharField(max_length=80, blank=True)
+    requeues = models.PositiveSmallIntegerField(
+        default=0, help_text="Times the reconciler put it back in the queue (lost message, or a grader that died).")
 
     class Meta:
         ordering = ["-queued_at", "-id"]

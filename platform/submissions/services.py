@@ -13,6 +13,7 @@ import tempfile
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
@@ -153,18 +154,21 @@ def grade_path(*, lab: LabSpec, path: Path) -> GradeReport:
         return run_grading(lab=lab, submission_dir=folder)
 
 
-def claim(*, attempt_id: int) -> bool:
-    """queued -> running in one conditional UPDATE: of two deliveries, exactly one wins."""
-    return bool(
-        Attempt.objects.filter(pk=attempt_id, status=Attempt.Status.QUEUED).update(
-            status=Attempt.Status.RUNNING, started_at=timezone.now()
-        )
+def claim(*, attempt_id: int) -> datetime | None:
+    """queued -> running in one conditional UPDATE: of two deliveries, exactly one wins.
+    Returns the claim's time, which the outcome must match to be stored (the reconciler
+    may have put a stuck attempt back in the queue and another worker claimed it since)."""
+    now = timezone.now()
+    won = Attempt.objects.filter(pk=attempt_id, status=Attempt.Status.QUEUED).update(
+        status=Attempt.Status.RUNNING, started_at=now
     )
+    return now if won else None
 
 
 def grade_attempt(*, attempt_id: int) -> Attempt | None:
     """Claim the attempt, grade it, store the outcome. None when another delivery had claimed it."""
-    if not claim(attempt_id=attempt_id):
+    claimed = claim(attempt_id=attempt_id)
+    if claimed is None:
         log.info("attempt %s: not queued any more (a duplicate delivery?); nothing to do", attempt_id)
         return None
     attempt = Attempt.objects.select_related("submission__lab_version").get(pk=attempt_id)
@@ -175,13 +179,14 @@ def grade_attempt(*, attempt_id: int) -> Attempt | None:
         validate_report(document)
     except (GradingError, sandbox.SandboxUnavailable) as exc:
         log.warning("attempt %s: grading error: %s", attempt_id, exc)
-        return _finish(attempt_id, status=Attempt.Status.ERROR, message=str(exc) or UNEXPECTED)
+        return _finish(attempt_id, claimed, status=Attempt.Status.ERROR, message=str(exc) or UNEXPECTED)
     except Exception:
         log.exception("attempt %s: unexpected failure while grading", attempt_id)
-        return _finish(attempt_id, status=Attempt.Status.ERROR, message=UNEXPECTED)
+        return _finish(attempt_id, claimed, status=Attempt.Status.ERROR, message=UNEXPECTED)
     log.info("attempt %s: graded, score %s, %s", attempt_id, report.score, report.run.termination)
-    return _finish(
+    attempt = _finish(
         attempt_id,
+        claimed,
         status=Attempt.Status.GRADED,
         message=report.summary,
         report=document,
@@ -189,22 +194,34 @@ def grade_attempt(*, attempt_id: int) -> Attempt | None:
         passed=report.passed,
         digest=report.digest,
     )
+    _issue_credential(attempt)
+    return attempt
 
 
-def _finish(attempt_id: int, **fields: Any) -> Attempt:
+def _issue_credential(attempt: Attempt) -> None:
+    """A passed attempt earns its credential. A failure here is logged, never loses the stored grade
+    (`manage.py issue_credentials` issues what is missing)."""
+    if attempt.status != Attempt.Status.GRADED or not attempt.passed:
+        return
+    try:
+        from credentials.services import issue_for_attempt
+
+        issue_for_attempt(attempt=attempt)
+    except Exception:
+        log.exception("attempt %s: graded and passed, but the credential could not be issued", attempt.pk)
+
+
+def _finish(attempt_id: int, claimed: datetime, **fields: Any) -> Attempt:
     if isinstance(fields.get("message"), str):
         fields["message"] = fields["message"].replace("\x00", "\ufffd")  # text columns refuse NUL
+    ours = Attempt.objects.filter(pk=attempt_id, status=Attempt.Status.RUNNING, started_at=claimed)
     try:
         with transaction.atomic():
-            updated = Attempt.objects.filter(pk=attempt_id, status=Attempt.Status.RUNNING).update(
-                finished_at=timezone.now(), **fields
-            )
+            updated = ours.update(finished_at=timezone.now(), **fields)
     except Exception:
         # The outcome could not be stored as it is; never leave the attempt running.
         log.exception("attempt %s: could not store the outcome; recording an error instead", attempt_id)
-        updated = Attempt.objects.filter(pk=attempt_id, status=Attempt.Status.RUNNING).update(
-            finished_at=timezone.now(), status=Attempt.Status.ERROR, message=UNEXPECTED
-        )
+        updated = ours.update(finished_at=timezone.now(), status=Attempt.Status.ERROR, message=UNEXPECTED)
     if not updated:
         log.warning("attempt %s: no longer running when grading finished; outcome not stored", attempt_id)
     return Attempt.objects.get(pk=attempt_id)

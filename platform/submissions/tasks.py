@@ -11,3 +11,11 @@ from . import services
 def grade_attempt(attempt_id: int) -> None:
     """Grade one attempt. Safe to deliver twice: only the delivery that claims it grades."""
     services.grade_attempt(attempt_id=attempt_id)
+
+
+@shared_task(name="submissions.reconcile_attempts", ignore_result=True)
+def reconcile_attempts() -> None:
+    """Celery beat, every minute: requeue or fail attempts stuck in queued/running."""
+    from .reconcile import reconcile
+
+    reconcile()

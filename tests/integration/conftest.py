@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 import pytest
+from workers import start_worker, stop_worker
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -67,27 +66,9 @@ def celery_worker_process(worker_env, tmp_path_factory) -> Iterator[subprocess.P
     from skillforge.celery import app
 
     app.control.purge()  # messages left by an earlier run name attempts that do not exist here
-    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    env.update(worker_env, PYTHONPATH=os.pathsep.join([str(REPO / "platform"), str(REPO)]), DEBUG="1")
-    command = [sys.executable, "-m", "celery", "-A", "skillforge", "worker", "-Q", "cpu,gpu", "--pool", "solo",
-               "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--hostname", f"test-{os.getpid()}@%h"]
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while "ready." not in log_path.read_text():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"the Celery worker did not start:\n{log_path.read_text()[-4000:]}")
-        time.sleep(0.2)
-    proc.log_path = log_path  # type: ignore[attr-defined]
+    proc = start_worker(worker_env, tmp_path_factory.mktemp("worker") / "worker.log")
     yield proc
-    proc.terminate()  # warm shutdown
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    stop_worker(proc)
 
 
 @pytest.fixture

@@ -42,10 +42,11 @@ def submit_files(learner, lab, files: dict[str, str]) -> Submission:
 def test_only_one_claim_wins(ada, tiny_lab, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
         attempt = submit_files(ada, tiny_lab, {"main.py": "print(42)\n"}).latest_attempt
-    assert services.claim(attempt_id=attempt.pk) is True
-    assert services.claim(attempt_id=attempt.pk) is False
+    claimed = services.claim(attempt_id=attempt.pk)
+    assert claimed is not None
+    assert services.claim(attempt_id=attempt.pk) is None
     attempt.refresh_from_db()
-    assert attempt.status == "running" and attempt.started_at is not None
+    assert attempt.status == "running" and attempt.started_at == claimed
 
 
 def test_a_second_delivery_of_the_same_attempt_does_nothing(ada, tiny_lab, sandbox_name,

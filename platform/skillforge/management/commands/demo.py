@@ -39,8 +39,9 @@ class Command(BaseCommand):
             self.stderr.write(f"No labs imported: {exc}")
         call_command("seed_demo", stdout=self.stdout)
         worker = subprocess.Popen(
+            # -B: the worker also runs beat (the reconciler, every minute): one process for the demo.
             [sys.executable, "-m", "celery", "-A", "skillforge", "worker", "-Q", "cpu,gpu", "--pool", "solo",
-             "--loglevel", "INFO"],
+             "--loglevel", "INFO", "-B", "--schedule", str(Path(settings.SKILLFORGE_DATA_DIR) / "celerybeat-schedule")],
             cwd=settings.REPO_DIR,
             env={**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(settings.PLATFORM_DIR)),
                                                               str(settings.REPO_DIR)])},
