@@ -37,9 +37,11 @@ class SubmissionLimits:
 
 @dataclass(frozen=True)
 class NotebookSpec:
-    """A lab that takes a Jupyter notebook in place of `module` (see harness/sfnotebook.py)."""
+    """A lab that takes a Jupyter notebook in place of its modules (see harness/sfnotebook.py).
+    The notebook's definitions are exported to each of them (a lab of several modules gets
+    one notebook that defines everything)."""
 
-    module: str
+    modules: tuple[str, ...]
     cell_seconds: float = 30.0
     total_seconds: float = 120.0
     output_bytes: int = 64 * 1024
@@ -194,12 +196,14 @@ def _notebook(t: _Table, editable: tuple[str, ...]) -> NotebookSpec | None:
     if not t.data:
         return None
     t.unknown({"module", "cell_seconds", "total_seconds", "output_kb"})
-    module = t.get("module", str)
-    if module not in editable:
-        raise t._err("module", f"must be one of the editable files ({', '.join(editable) or 'none'}), got {module!r}")
-    d = NotebookSpec(module)
+    value = t.get("module", (str, list))
+    modules = (value,) if isinstance(value, str) else t.strings("module")
+    for module in modules:
+        if module not in editable:
+            raise t._err("module", f"must name editable files ({', '.join(editable) or 'none'}), got {module!r}")
+    d = NotebookSpec(modules)
     return NotebookSpec(
-        module=module,
+        modules=modules,
         cell_seconds=float(t.positive("cell_seconds", d.cell_seconds)),
         total_seconds=float(t.positive("total_seconds", d.total_seconds)),
         output_bytes=int(t.positive("output_kb", d.output_bytes // 1024) * 1024),

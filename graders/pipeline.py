@@ -86,7 +86,7 @@ def run_spec(lab: LabSpec, submission_dir: Path, trusted: Path, *, gpus: tuple[s
     env = {"PYTHONPATH": "/grader"}
     if lab.notebook:
         nb = lab.notebook
-        env["SF_NOTEBOOK"] = json.dumps({"module": nb.module, "cell_seconds": nb.cell_seconds,
+        env["SF_NOTEBOOK"] = json.dumps({"modules": list(nb.modules), "cell_seconds": nb.cell_seconds,
                                          "total_seconds": nb.total_seconds, "output_bytes": nb.output_bytes})
     return RunSpec(
         image=lab.image,

@@ -1,7 +1,7 @@
 """Notebook submissions, on the trusted side inside the sandbox.
 
-A lab that accepts notebooks names the module a notebook stands for (lab.toml
-`[notebook] module = "retriever.py"`). When the submission holds a notebook and not that
+A lab that accepts notebooks names the module(s) a notebook stands for (lab.toml
+`[notebook] module = "retriever.py"`, or a list). When the submission holds a notebook and not that
 module, sfharness.prepare_workspace calls prepare() here, which
 
 1. executes the notebook with nbclient *as the learner* (the kernel is the learner's
@@ -36,7 +36,7 @@ CELL_TEXT_CAP = 4000  # characters of output shown per cell
 
 @dataclass(frozen=True)
 class NotebookConfig:
-    module: str
+    modules: tuple[str, ...]
     cell_seconds: float = 30.0
     total_seconds: float = 120.0
     output_bytes: int = 64 * 1024
@@ -47,8 +47,8 @@ class NotebookConfig:
         if not raw:
             return None
         data = json.loads(raw)
-        return cls(str(data["module"]), float(data["cell_seconds"]), float(data["total_seconds"]),
-                   int(data["output_bytes"]))
+        return cls(tuple(str(m) for m in data["modules"]), float(data["cell_seconds"]),
+                   float(data["total_seconds"]), int(data["output_bytes"]))
 
 
 # Runs as the learner (python3 -I -c EXECUTOR notebook out cell_seconds): /grader is not
@@ -76,10 +76,12 @@ nbformat.write(nb, dest)
 
 
 def export_module(notebook: dict[str, Any]) -> tuple[str, list[str]]:
-    """The module a notebook stands for, and a note per cell left out or trimmed."""
+    """The module a notebook stands for, and a note per cell left out or trimmed.
+    Cells are joined in order; a docstring is kept (the first one becomes __doc__)."""
     keep = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
             ast.Assign, ast.AnnAssign)
-    parts: list[str] = []
+    parts: list[tuple[bool, str]] = []  # (is a docstring, source)
+    future: list[str] = []  # `from __future__` must open a module: hoisted from any cell
     notes: list[str] = []
     index = 0
     for cell in notebook.get("cells", []):
@@ -95,13 +97,25 @@ def export_module(notebook: dict[str, Any]) -> tuple[str, list[str]]:
         except SyntaxError as exc:
             notes.append(f"cell {index}: syntax error on line {exc.lineno}: {exc.msg}; cell left out")
             continue
-        kept = [node for node in tree.body if isinstance(node, keep)]
+        kept = [node for node in tree.body if isinstance(node, keep) or _is_docstring(node)]
         if len(kept) < len(tree.body):
             notes.append(f"cell {index}: {len(tree.body) - len(kept)} top-level statement(s) that only run code "
                          "(calls, loops, prints) were not exported")
         for node in kept:
-            parts.append(ast.get_source_segment("\n".join(lines), node) or ast.unparse(node))
-    return "\n\n".join(parts) + "\n", notes
+            text = ast.get_source_segment("\n".join(lines), node) or ast.unparse(node)
+            if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+                if text not in future:
+                    future.append(text)
+            else:
+                parts.append((_is_docstring(node), text))
+    # The module's docstring must stay its first statement, ahead of the __future__ imports.
+    head = [parts.pop(0)[1]] if parts and parts[0][0] else []
+    return "\n\n".join(head + future + [text for _, text in parts]) + "\n", notes
+
+
+def _is_docstring(node: ast.stmt) -> bool:
+    """A bare string (a docstring) runs nothing, and code may read __doc__: keep it."""
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
 
 
 def _text(value: Any) -> str:
@@ -143,8 +157,8 @@ def outputs(executed: dict[str, Any], cap: int) -> list[dict[str, Any]]:
 
 
 def find_notebook(work: Path, config: NotebookConfig) -> Path | None:
-    """The notebook to use: only when the module itself was not submitted."""
-    if (work / config.module).exists():
+    """The notebook to use: only when none of the modules was submitted."""
+    if any((work / module).exists() for module in config.modules):
         return None
     notebooks = sorted(p for p in work.glob("*.ipynb") if p.is_file())
     return notebooks[0] if len(notebooks) == 1 else None
@@ -183,9 +197,10 @@ def prepare(config: NotebookConfig, run_learner: Any, kill_learner: Any, work: P
     # Export first, as the driver, into a file the learner cannot replace (sticky /work,
     # O_EXCL|O_NOFOLLOW: never through a name the learner's code could have planted).
     source, notes = export_module(original)
-    fd = os.open(work / config.module, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(source)
+    for module in config.modules:
+        fd = os.open(work / module, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(source)
     started = time.monotonic()
     run = asyncio.run(run_learner(
         ["python3", "-I", "-c", EXECUTOR, notebook.name, EXECUTED, f"{config.cell_seconds:g}"],
@@ -201,7 +216,7 @@ def prepare(config: NotebookConfig, run_learner: Any, kill_learner: Any, work: P
         status = str(executed.get("metadata", {}).get("sf_status", status))
     doc = {
         "notebook": notebook.name,
-        "module": config.module,
+        "module": ", ".join(config.modules),
         "status": status,  # ok | error | cell_timeout | dead_kernel | timeout | output_limit
         "seconds": round(seconds, 2),
         "notes": notes,

@@ -44,6 +44,8 @@ Inspector = Callable[[Path, "LabSpec"], dict[str, Any]]
 # nothing. Each inspector module of this package adds its own line here.
 INSPECTORS: dict[str, str] = {
     "promtool": "graders.inspectors.promtool:inspect",
+    "container": "graders.inspectors.container:inspect",
+    "workflow": "graders.inspectors.workflow:inspect",
 }
 
 

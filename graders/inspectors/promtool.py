@@ -114,7 +114,10 @@ def complaint(output: str, name: str) -> str:
         line = line.replace(RULES_COPY, name)
         if line not in seen:
             seen.append(line)
-    text = "; ".join(seen) or "promtool rejected the file without saying why"
+    text = ""
+    for line in seen:  # "yaml: unmarshal errors:" introduces the next line
+        text += (" " if text.endswith(":") else "; " if text else "") + line
+    text = text or "promtool rejected the file without saying why"
     return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
 
 
@@ -140,7 +143,7 @@ def tested_copy(text: str, keep_labels: list[str] | None, ignore_annotations: bo
             labels = rule.get("labels")
             if keep_labels is not None and isinstance(labels, dict):
                 rule["labels"] = {k: v for k, v in labels.items() if k in keep_labels}
-    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=1 << 20)
 
 
 def inspect(submission: Path, lab: LabSpec) -> dict[str, Any]:

@@ -259,3 +259,18 @@ def test_public_tests_catch_the_starter_and_each_wrong_solution(tmp_path, name):
     proc = run_public_tests(submission(name), tmp_path)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert failed_tests(proc.stdout) == PUBLIC_FAILURES[name], proc.stdout
+
+
+@pytest.mark.slow
+def test_a_notebook_of_the_solution_scores_full_marks(lab, runner, tmp_path):
+    """The lab takes one notebook for its three modules (lab.toml [notebook])."""
+    from lab_notebooks import notebook_of
+
+    from graders import accept_upload
+
+    assert lab.notebook is not None
+    folder = tmp_path / "nb"
+    accept_upload("llmops.ipynb", notebook_of(submission("solution"), lab.notebook.modules), folder, lab.submission)
+    report = grade(lab, folder, runner=runner)
+    assert report.run.notebook is not None and report.run.notebook["status"] == "ok", report.run.notebook
+    assert report.score == 1.0, report.to_json(indent=2)

@@ -54,11 +54,13 @@ def test_export_keeps_definitions_and_drops_what_only_runs():
         "for i in range(3):\n    print(i)\n",
         "def broken(:\n    pass\n",
         "!pip install requests\nclass Box:\n    size: int = 1\n",
+        "from __future__ import annotations\nfrom __future__ import annotations\nX: list[int] = []\n",
     ))
     source, notes = sfnotebook.export_module(nb)
     namespace: dict = {}
     exec(compile(source, "answer.py", "exec"), namespace)  # the exported module is valid Python
     assert namespace["answer"]() == 42 and namespace["LIMIT"] == 3 and namespace["Box"].size == 1
+    assert source.startswith("from __future__ import annotations\n\n") and source.count("__future__") == 1
     assert "print(" not in source and "for i" not in source and "pip" not in source
     assert notes == [
         "cell 2: 2 top-level statement(s) that only run code (calls, loops, prints) were not exported",
@@ -115,7 +117,7 @@ def test_a_valid_notebook_is_accepted_alone(tmp_path):
 def test_lab_spec_reads_the_notebook_table(tmp_path):
     lab = load_lab(LAB)
     assert lab.notebook is not None
-    assert (lab.notebook.module, lab.notebook.cell_seconds, lab.notebook.total_seconds) == ("answer.py", 3, 20)
+    assert (lab.notebook.modules, lab.notebook.cell_seconds, lab.notebook.total_seconds) == (("answer.py",), 3, 20)
 
 
 # -- in a real sandbox ----------------------------------------------------------------------
