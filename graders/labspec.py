@@ -72,7 +72,7 @@ class LabSpec:
     content_hash: str
     pass_bar: float
     image: str
-    queue: str
+    queue: str  # cpu | gpu (lab.toml `gpu = true`)
     driver_command: tuple[str, ...]
     limits: Limits
     submission: SubmissionLimits
@@ -82,6 +82,10 @@ class LabSpec:
     notebook: NotebookSpec | None = None
     inspector: str = ""  # a graders.inspectors name, run on the host over the submission as data
     inspector_options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def gpu(self) -> bool:
+        return self.queue == "gpu"
 
     @property
     def brief_path(self) -> Path:
@@ -249,7 +253,7 @@ def load_lab(root: Path) -> LabSpec:
     path = root / "lab.toml"
     t = _Table(path, _read_toml(path))
     t.unknown({"slug", "title", "summary", "version", "pass_bar", "image", "queue", "editable", "tags",
-               "limits", "submission", "driver", "host", "notebook"})
+               "limits", "submission", "driver", "host", "notebook", "gpu"})
     slug = t.get("slug", str)
     if not slug.replace("-", "").isalnum() or slug != slug.lower():
         raise LabSpecError(path, "slug", f"must be lowercase letters, digits and '-', got {slug!r}")
@@ -263,6 +267,12 @@ def load_lab(root: Path) -> LabSpec:
             raise LabSpecError(path, "(layout)", f"the lab needs a {folder}/ folder")
     if not (root / "brief.md").is_file():
         raise LabSpecError(path, "(layout)", "the lab needs a brief.md")
+    # `gpu = true` routes the lab to the gpu queue (a worker there claims one device per job);
+    # `queue` is the older spelling of the same choice.
+    gpu = t.get("gpu", bool, False)
+    queue = t.get("queue", str, "gpu" if gpu else "cpu", choices=QUEUES)
+    if gpu and queue != "gpu":
+        raise LabSpecError(path, "queue", f"a lab with gpu = true runs on the gpu queue, not {queue!r}")
     host = t.table("host")
     host.unknown({"inspect", "options"})
     inspector = host.get("inspect", str, "")
@@ -290,7 +300,7 @@ def load_lab(root: Path) -> LabSpec:
         content_hash=tree_hash(root),
         pass_bar=pass_bar,
         image=t.get("image", str, "skillforge/lab-python"),
-        queue=t.get("queue", str, "cpu", choices=QUEUES),
+        queue=queue,
         driver_command=driver.strings("command"),
         limits=limits,
         submission=_submission(t.table("submission")),

@@ -78,6 +78,9 @@ def _argv(spec: RunSpec, st: Staged, rootfs: Path, *, scratch: bool, seccomp_fd:
 
 def run(spec: RunSpec) -> RunResult:
     started = time.monotonic()
+    if spec.gpus:  # device nodes alone are not enough: the driver libraries live on the host
+        return RunResult.failed("bubblewrap", "GPU sandboxes need the Docker backend (with the NVIDIA runtime)",
+                                started)
     try:
         rootfs = images.rootfs(spec.image)
         digest = images.rootfs_digest(spec.image)

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import celeryd_after_setup, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "skillforge.settings")
 
@@ -38,3 +38,14 @@ def _warm_sandboxes(**_: object) -> None:
     from submissions.services import warm_sandboxes
 
     warm_sandboxes()
+
+
+@celeryd_after_setup.connect
+def _gpu_queue_only_with_gpus(sender: str, instance: object, **_: object) -> None:
+    """A worker with no GPU (SKILLFORGE_GPUS, see submissions/gpus.py) never takes a GPU job:
+    it stops consuming the gpu queue, where such jobs wait for a worker that has one."""
+    from submissions import gpus
+
+    queues = instance.app.amqp.queues  # type: ignore[attr-defined]
+    if not gpus.devices() and "gpu" in queues.consume_from:
+        queues.deselect("gpu")

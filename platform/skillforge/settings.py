@@ -212,6 +212,10 @@ CELERY_BEAT_SCHEDULE = {
 SKILLFORGE_QUEUED_DEADLINE = env_int("SKILLFORGE_QUEUED_DEADLINE", 600, minimum=10)
 SKILLFORGE_RUNNING_MARGIN = env_int("SKILLFORGE_RUNNING_MARGIN", 120, minimum=5)
 SKILLFORGE_MAX_REQUEUES = env_int("SKILLFORGE_MAX_REQUEUES", 2, minimum=0)
+# GPU workers (submissions/gpus.py): device ids ("0,1"), "auto" (nvidia-smi -L) or "" for none;
+# a claim a crashed worker stops renewing frees its device after this many seconds.
+SKILLFORGE_GPUS = env_str("SKILLFORGE_GPUS", "auto")
+SKILLFORGE_GPU_CLAIM_TTL = env_int("SKILLFORGE_GPU_CLAIM_TTL", 60, minimum=5)
 
 # --- credentials -----------------------------------------------------------------
 

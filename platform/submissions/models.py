@@ -137,3 +137,18 @@ class Attempt(models.Model):
     @property
     def is_terminal(self) -> bool:
         return self.status in self.TERMINAL
+
+
+class GpuClaim(models.Model):
+    """One GPU device held by one grading job. The row exists only while the job runs; a
+    holder that dies stops renewing it and the claim expires (gpus.py), so a crashed
+    worker never keeps a device."""
+
+    device = models.CharField(max_length=64, unique=True, help_text="host:device id, e.g. gpu-node-1:0")
+    holder = models.CharField(max_length=200, help_text="host:pid of the worker process holding it")
+    attempt = models.ForeignKey(Attempt, null=True, blank=True, on_delete=models.SET_NULL, related_name="gpu_claims")
+    claimed_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.device} held by {self.holder} until {self.expires_at:%H:%M:%S}"

@@ -120,10 +120,10 @@ def enqueue(*, attempt_id: int, queue: str, connection: Any = None) -> None:
 # --- grading ------------------------------------------------------------------------------
 
 
-def run_grading(*, lab: LabSpec, submission_dir: Path) -> GradeReport:
+def run_grading(*, lab: LabSpec, submission_dir: Path, gpus: tuple[str, ...] = ()) -> GradeReport:
     """Grade an accepted folder in a fresh sandbox. Raises GradingError or SandboxUnavailable."""
     _, runner = sandbox.backend(settings.SKILLFORGE_SANDBOX)
-    return grade(lab, submission_dir, runner=runner)
+    return grade(lab, submission_dir, runner=runner, gpus=gpus)
 
 
 def warm_sandboxes() -> int:
@@ -165,8 +165,28 @@ def claim(*, attempt_id: int) -> datetime | None:
     return now if won else None
 
 
+class GpuBusy(Exception):
+    """Every GPU of this worker is held by another job: try again shortly (the attempt stays queued)."""
+
+
 def grade_attempt(*, attempt_id: int) -> Attempt | None:
-    """Claim the attempt, grade it, store the outcome. None when another delivery had claimed it."""
+    """Claim the attempt, grade it, store the outcome. None when another delivery had claimed it.
+
+    An attempt of a GPU lab first claims one of this worker's devices (gpus.py) and holds
+    it while it runs; with none free it raises GpuBusy before touching the attempt."""
+    queue = Attempt.objects.filter(pk=attempt_id).values_list("submission__lab_version__queue", flat=True).first()
+    if queue != "gpu":
+        return _grade_claimed(attempt_id)
+    from . import gpus
+
+    device = gpus.try_claim(attempt_id)
+    if device is None:
+        raise GpuBusy(f"attempt {attempt_id}: all GPUs of this worker are busy")
+    with gpus.held(device):
+        return _grade_claimed(attempt_id, gpus.passthrough(device))
+
+
+def _grade_claimed(attempt_id: int, devices: tuple[str, ...] = ()) -> Attempt | None:
     claimed = claim(attempt_id=attempt_id)
     if claimed is None:
         log.info("attempt %s: not queued any more (a duplicate delivery?); nothing to do", attempt_id)
@@ -174,7 +194,8 @@ def grade_attempt(*, attempt_id: int) -> Attempt | None:
     attempt = Attempt.objects.select_related("submission__lab_version").get(pk=attempt_id)
     log.info("attempt %s: grading submission %s", attempt_id, attempt.submission_id)
     try:
-        report = run_grading(lab=attempt.submission.lab_version.load_spec(), submission_dir=attempt.submission.files_dir)
+        report = run_grading(lab=attempt.submission.lab_version.load_spec(), submission_dir=attempt.submission.files_dir,
+                             gpus=devices)
         document = report.to_dict()
         validate_report(document)
     except (GradingError, sandbox.SandboxUnavailable) as exc:

@@ -7,10 +7,15 @@ from celery import shared_task
 from . import services
 
 
-@shared_task(name="submissions.grade_attempt", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def grade_attempt(attempt_id: int) -> None:
-    """Grade one attempt. Safe to deliver twice: only the delivery that claims it grades."""
-    services.grade_attempt(attempt_id=attempt_id)
+@shared_task(name="submissions.grade_attempt", acks_late=True, reject_on_worker_lost=True, ignore_result=True,
+             bind=True, max_retries=None)
+def grade_attempt(self, attempt_id: int) -> None:
+    """Grade one attempt. Safe to deliver twice: only the delivery that claims it grades.
+    A GPU job that finds every device of this worker busy goes back to its queue."""
+    try:
+        services.grade_attempt(attempt_id=attempt_id)
+    except services.GpuBusy as exc:
+        raise self.retry(exc=exc, countdown=2) from None
 
 
 @shared_task(name="submissions.reconcile_attempts", ignore_result=True)
