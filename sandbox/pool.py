@@ -67,6 +67,11 @@ class Pool(Generic[K, S]):
         with self._lock:
             return len(self._ready.get(key, []))
 
+    def ready_count(self) -> int:
+        """Ready slots over every key (the worker's pool-size metric)."""
+        with self._lock:
+            return sum(len(slots) for slots in self._ready.values())
+
     def close(self) -> None:
         """Stop refilling and destroy every ready slot."""
         with self._lock:

@@ -35,9 +35,19 @@ def _make_broker_folders(sender: Celery, **_: object) -> None:
 def _warm_sandboxes(**_: object) -> None:
     """Start the pre-warmed sandbox pool for every published lab (workers run --pool solo,
     so the pool lives in the process that grades)."""
+    from django.conf import settings
+
     from submissions.services import warm_sandboxes
 
     warm_sandboxes()
+    if settings.SKILLFORGE_WORKER_METRICS_PORT:  # this worker's grading metrics, for Prometheus
+        from prometheus_client import start_http_server
+
+        from sandbox import docker_backend
+        from skillforge.metrics import POOL_READY
+
+        POOL_READY.set_function(docker_backend.POOL.ready_count)
+        start_http_server(settings.SKILLFORGE_WORKER_METRICS_PORT)
 
 
 @celeryd_after_setup.connect

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "skillforge.metrics.MetricsMiddleware",  # first: it times everything below it
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -216,6 +217,10 @@ SKILLFORGE_MAX_REQUEUES = env_int("SKILLFORGE_MAX_REQUEUES", 2, minimum=0)
 # a claim a crashed worker stops renewing frees its device after this many seconds.
 SKILLFORGE_GPUS = env_str("SKILLFORGE_GPUS", "auto")
 SKILLFORGE_GPU_CLAIM_TTL = env_int("SKILLFORGE_GPU_CLAIM_TTL", 60, minimum=5)
+# /metrics (skillforge/ops.py): with a token, only requests that bear it; without, loopback only.
+# Workers serve their own metrics on this port when it is set (0: off).
+SKILLFORGE_METRICS_TOKEN = env_str("SKILLFORGE_METRICS_TOKEN", "")
+SKILLFORGE_WORKER_METRICS_PORT = env_int("SKILLFORGE_WORKER_METRICS_PORT", 0, minimum=0)
 
 # --- credentials -----------------------------------------------------------------
 
@@ -235,8 +240,12 @@ SKILLFORGE_VERIFY_MAX_BYTES = env_int("SKILLFORGE_VERIFY_MAX_BYTES", 1024 * 1024
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "skillforge.ops.JsonFormatter"},  # one object per line, attempt_id as a field
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler",
+                             "formatter": env_choice("SKILLFORGE_LOG_FORMAT", "plain", ("plain", "json"))}},
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "skillforge": {"level": env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))},

@@ -189,34 +189,51 @@ def grade_attempt(*, attempt_id: int) -> Attempt | None:
 def _grade_claimed(attempt_id: int, devices: tuple[str, ...] = ()) -> Attempt | None:
     claimed = claim(attempt_id=attempt_id)
     if claimed is None:
-        log.info("attempt %s: not queued any more (a duplicate delivery?); nothing to do", attempt_id)
+        log.info("attempt %s: not queued any more (a duplicate delivery?); nothing to do", attempt_id,
+                 extra={"attempt_id": attempt_id})
         return None
     attempt = Attempt.objects.select_related("submission__lab_version").get(pk=attempt_id)
-    log.info("attempt %s: grading submission %s", attempt_id, attempt.submission_id)
+    version = attempt.submission.lab_version
+    ids = {"attempt_id": attempt_id, "lab": version.lab_id, "queue": version.queue}
+    log.info("attempt %s: grading submission %s", attempt_id, attempt.submission_id, extra=ids)
+    report = None
     try:
-        report = run_grading(lab=attempt.submission.lab_version.load_spec(), submission_dir=attempt.submission.files_dir,
-                             gpus=devices)
+        report = run_grading(lab=version.load_spec(), submission_dir=attempt.submission.files_dir, gpus=devices)
         document = report.to_dict()
         validate_report(document)
     except (GradingError, sandbox.SandboxUnavailable) as exc:
-        log.warning("attempt %s: grading error: %s", attempt_id, exc)
-        return _finish(attempt_id, claimed, status=Attempt.Status.ERROR, message=str(exc) or UNEXPECTED)
+        log.warning("attempt %s: grading error: %s", attempt_id, exc, extra=ids)
+        attempt = _finish(attempt_id, claimed, status=Attempt.Status.ERROR, message=str(exc) or UNEXPECTED)
     except Exception:
-        log.exception("attempt %s: unexpected failure while grading", attempt_id)
-        return _finish(attempt_id, claimed, status=Attempt.Status.ERROR, message=UNEXPECTED)
-    log.info("attempt %s: graded, score %s, %s", attempt_id, report.score, report.run.termination)
-    attempt = _finish(
-        attempt_id,
-        claimed,
-        status=Attempt.Status.GRADED,
-        message=report.summary,
-        report=document,
-        score=report.score,
-        passed=report.passed,
-        digest=report.digest,
-    )
-    _issue_credential(attempt)
+        log.exception("attempt %s: unexpected failure while grading", attempt_id, extra=ids)
+        attempt = _finish(attempt_id, claimed, status=Attempt.Status.ERROR, message=UNEXPECTED)
+    else:
+        log.info("attempt %s: graded, score %s, %s", attempt_id, report.score, report.run.termination, extra=ids)
+        attempt = _finish(
+            attempt_id,
+            claimed,
+            status=Attempt.Status.GRADED,
+            message=report.summary,
+            report=document,
+            score=report.score,
+            passed=report.passed,
+            digest=report.digest,
+        )
+        _issue_credential(attempt)
+    _record_metrics(attempt, claimed, report)
     return attempt
+
+
+def _record_metrics(attempt: Attempt, claimed: datetime, report: GradeReport | None) -> None:
+    from skillforge import metrics
+
+    version = attempt.submission.lab_version
+    metrics.record_grade(
+        lab=version.lab.slug, queue=version.queue, backend=report.run.backend if report else "none",
+        outcome=attempt.status, termination=report.run.termination if report else None,
+        grading_seconds=(timezone.now() - claimed).total_seconds(),
+        waited_seconds=(claimed - attempt.queued_at).total_seconds(),
+    )
 
 
 def _issue_credential(attempt: Attempt) -> None:
