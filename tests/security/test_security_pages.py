@@ -96,16 +96,26 @@ def test_notebook_outputs_with_script_and_javascript_links_render_as_text(attack
         assert_inert(html)
 
 
-def test_a_garbage_notebook_is_stored_and_graded_without_harm(attack, browser, backend):
-    """GAP: there is no notebook intake yet (no nbformat validation; .ipynb is only checked to be
-    UTF-8), so a notebook that is not valid nbformat is accepted as a plain file. It must still
-    do no harm: stored byte for byte, graded like any submission, the page inert."""
+def test_a_garbage_notebook_is_refused_and_its_rejection_page_is_inert(browser, mallory, attack_lab, data_dir):
+    """An .ipynb that is not valid nbformat is refused at intake (graders/intake.py), recorded
+    as a rejected submission whose message quotes nbformat; the page shows it as text."""
+    from submissions.models import Submission
+
     garbage = '{"cells": [<script>alert("sf-xss-garbage")</script>, "nbformat": "four"'
-    outcome = attack({"main.py": "print(open('analysis.ipynb').read())\n", "analysis.ipynb": garbage})
-    assert outcome.attempt.status == "graded" and outcome.attempt.score == 0.4
-    assert (outcome.submission.files_dir / "analysis.ipynb").read_text() == garbage
-    for html in pages(browser, outcome.submission):
-        assert_inert(html)
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("main.py", "print(1)\n")
+        zf.writestr("analysis.ipynb", garbage)
+    response = browser.post(f"/labs/{attack_lab.slug}/submit/",
+                            {"zip": SimpleUploadedFile("work.zip", buf.getvalue(), content_type="application/zip")})
+    assert response.status_code == 200
+    submission = Submission.objects.get(learner=mallory)
+    assert submission.status == "rejected" and "analysis.ipynb is not a valid Jupyter notebook" in submission.message
+    assert not submission.attempts.exists()
+    assert_inert(response.content.decode())
 
 
 def test_a_file_name_in_a_rejection_message_renders_as_text(browser, mallory, attack_lab, data_dir):
