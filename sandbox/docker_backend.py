@@ -192,21 +192,29 @@ def warm(image: str, limits: Limits, gpus: tuple[str, ...] = ()) -> None:
     POOL.warm((image, limits, gpus))
 
 
+def sandboxes(label: str = LABEL) -> dict[str, str]:
+    """Container id -> owner label of every sandbox (or of those matching label="k=v").
+
+    One list call, no inspect per container: with containers being removed all the
+    time (single use), inspecting each one races their removal (404 No such container)."""
+    found = client().api.containers(all=True, filters={"label": label})
+    return {c["Id"]: (c.get("Labels") or {}).get(OWNER, "") for c in found}
+
+
 def sweep_orphans() -> int:
     """Remove sandboxes a dead process on this host left behind (a worker killed -9)."""
     host = socket.gethostname()
     removed = 0
     try:
-        containers = client().containers.list(all=True, filters={"label": LABEL})
+        containers = sandboxes()
     except Exception:
         return 0
-    for container in containers:
-        owner = container.labels.get(OWNER, "")
+    for container_id, owner in containers.items():
         owner_host, _, pid = owner.rpartition(":")
         if owner_host != host or not pid.isdigit() or _pid_alive(int(pid)):
             continue
         try:
-            container.remove(force=True)
+            client().api.remove_container(container_id, force=True)
             removed += 1
         except Exception:
             pass

@@ -59,10 +59,9 @@ def sandbox_leftovers(worker_pids: set[int]) -> list[str]:
     try:
         from sandbox import docker_backend
 
-        for container in docker_backend.client().containers.list(all=True, filters={"label": docker_backend.LABEL}):
-            owner = container.labels.get(docker_backend.OWNER, "")
+        for container_id, owner in docker_backend.sandboxes().items():
             if owner.rsplit(":", 1)[-1].isdigit() and int(owner.rsplit(":", 1)[-1]) in worker_pids:
-                left.append(f"container {container.short_id} of {owner}")
+                left.append(f"container {container_id[:12]} of {owner}")
     except Exception:  # no engine here: nothing of Docker's can be left
         pass
     return left

@@ -95,8 +95,7 @@ def _container_owners() -> dict[str, str]:
 
     if not docker_backend.available():
         return {}
-    found = docker_backend.client().containers.list(all=True, filters={"label": docker_backend.LABEL})
-    return {c.id: c.labels.get(docker_backend.OWNER, "") for c in found}
+    return docker_backend.sandboxes()
 
 
 def _foreign(pid: int, owners: dict[str, str]) -> bool:

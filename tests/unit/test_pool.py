@@ -57,7 +57,7 @@ def test_each_sandbox_is_used_once(pool):
     assert first.stdout.split()[-1] != second.stdout.split()[-1], "two different containers"
     docker_backend.drain()
     mine = {"label": f"{docker_backend.OWNER}={docker_backend._owner()}"}
-    ids = {c.id for c in docker_backend.client().containers.list(all=True, filters=mine)}
+    ids = set(docker_backend.sandboxes(mine["label"]))
     assert len(ids) <= 2, "used sandboxes are destroyed; only ready ones remain"
 
 
@@ -78,7 +78,7 @@ def test_close_destroys_ready_slots(docker_runner):
     wait_ready(pool, 2)
     ids = [s.container.id for s in pool._ready[KEY]]
     docker_backend.configure_pool(0)
-    remaining = {c.id for c in docker_backend.client().containers.list(all=True, filters={"label": docker_backend.LABEL})}
+    remaining = set(docker_backend.sandboxes())
     assert not remaining & set(ids)
 
 
@@ -107,5 +107,4 @@ def test_a_process_that_exits_takes_its_ready_sandboxes_with_it(docker_runner):
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     owner = f"{docker_backend.socket.gethostname()}:{done.stdout.strip()}"
-    left = docker_backend.client().containers.list(all=True, filters={"label": f"{docker_backend.OWNER}={owner}"})
-    assert left == []
+    assert docker_backend.sandboxes(f"{docker_backend.OWNER}={owner}") == {}

@@ -162,8 +162,7 @@ def _leftovers() -> set[str]:
     found = set(glob.glob(os.path.join(tempfile.gettempdir(), "sf-run-*")))
     for controller in ("memory", "pids", "cpuacct"):
         found |= {str(p) for p in Path(f"/sys/fs/cgroup/{controller}/skillforge").glob("*") if p.is_dir()}
-    containers = docker_backend.client().containers.list(all=True, filters={"label": docker_backend.LABEL})
-    return found | {c.id for c in containers}
+    return found | set(docker_backend.sandboxes())
 
 
 def test_nothing_left_behind(docker_runner, bwrap_runner):
