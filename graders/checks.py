@@ -6,13 +6,14 @@ Thresholds and expected values live in checks/ on the host and never enter the s
 from __future__ import annotations
 
 import json
+import math
 import operator
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .inspectors import Unavailable
-from .labspec import CheckSpec
+from .labspec import RANKING_METRIC, CheckSpec
 from .report import CheckResult
 
 OPS: dict[str, Callable[[Any, Any], bool]] = {
@@ -107,8 +108,54 @@ def points(check: CheckSpec, observations: dict[str, Any], expected_dir: Path) -
                        earned, check.weight, ">=", "points")
 
 
+def ranking_score(metric: str, k: int, ranked: list[Any], gains: dict[str, float]) -> float:
+    """One query's recall, nDCG (linear gains), MRR or precision at k. ranked: document ids,
+    best first; anything but a string, and a repeat of an id already seen, is skipped."""
+    top = list(dict.fromkeys(d for d in ranked if isinstance(d, str)))[:k]
+    relevant = {d for d, g in gains.items() if g > 0}
+    if not relevant:
+        return 0.0
+    if metric == "recall":
+        return len(relevant.intersection(top)) / len(relevant)
+    if metric == "precision":
+        return len(relevant.intersection(top)) / k
+    if metric == "mrr":
+        return next((1.0 / (i + 1) for i, d in enumerate(top) if d in relevant), 0.0)
+    dcg = sum(gains.get(d, 0) / math.log2(i + 2) for i, d in enumerate(top) if d in relevant)
+    ideal = sorted((g for g in gains.values() if g > 0), reverse=True)[:k]
+    return dcg / sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
+
+
+def ranking(check: CheckSpec, observations: dict[str, Any], expected_dir: Path) -> CheckResult:
+    """Retrieval quality computed on the host: observations[observe] maps query ids to the
+    document ids the learner's system returned (best first); checks/expected/<expected> maps
+    the same query ids to {document id: gain}. The observed value is the mean of the metric
+    (check.metric, e.g. ndcg@10) over the expected queries, an unanswered query scoring 0."""
+    qrels = json.loads((expected_dir / check.expected).read_text())
+    got = observations.get(check.observe)
+    if isinstance(got, Unavailable):
+        return errored(check, got.reason)
+    if not isinstance(got, dict):
+        return errored(check, f"Not observed: the grader saw no rankings for {check.observe!r}. {check.explain}".strip())
+    match_ = RANKING_METRIC.match(check.metric)
+    assert match_, check.metric  # labspec validated it
+    metric, k = match_.group(1), int(match_.group(2))
+    total = 0.0
+    for query, gains in qrels.items():  # file order: the same float sum every time
+        ranked = got.get(query)
+        if isinstance(ranked, list):
+            total += ranking_score(metric, k, ranked, gains)
+    value = round(total / len(qrels), 4) if qrels else 0.0
+    ok = bool(OPS[check.op](value, check.threshold))
+    message = (f"{check.metric} is {value:.3f} over {len(qrels)} queries "
+               f"(needs {OP_WORDS[check.op]} {_show(check.threshold, '')}).")
+    if not ok and check.explain:
+        message += " " + check.explain
+    return _result(check, ok, value, check.threshold, message)
+
+
 KINDS: dict[str, Callable[[CheckSpec, dict[str, Any], Path], CheckResult]] = {
-    "compare": compare, "match": match, "points": points,
+    "compare": compare, "match": match, "points": points, "ranking": ranking,
 }
 
 

@@ -6,6 +6,7 @@ an author fixes it in one go. Nothing here imports Django.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,9 @@ from .hashing import tree_hash
 
 MiB = 1024 * 1024
 OPS = ("==", "!=", ">=", "<=", ">", "<")
-CHECK_KINDS = ("compare", "match", "points")
+CHECK_KINDS = ("compare", "match", "points", "ranking")
+# kind "ranking": the metric and its cut-off, e.g. recall@10 or ndcg@10
+RANKING_METRIC = re.compile(r"^(recall|ndcg|mrr|precision)@([1-9][0-9]{0,2})$")
 QUEUES = ("cpu", "gpu")
 
 
@@ -59,7 +62,8 @@ class CheckSpec:
     threshold: float | bool | str | None = None
     unit: str = ""
     explain: str = ""  # what to do about a failure, shown to the learner
-    expected: str = ""  # match: name of a file in checks/expected/ (host only)
+    expected: str = ""  # match, ranking: name of a file in checks/expected/ (host only)
+    metric: str = ""  # ranking: recall@k, ndcg@k, mrr@k or precision@k
 
 
 @dataclass(frozen=True)
@@ -223,7 +227,8 @@ def _checks(path: Path, expected_dir: Path) -> tuple[CheckSpec, ...]:
     checks = []
     for i, entry in enumerate(entries):
         t = _Table(path, entry, f"check[{i}].")
-        t.unknown({"id", "name", "weight", "kind", "observe", "op", "threshold", "unit", "explain", "expected"})
+        t.unknown({"id", "name", "weight", "kind", "observe", "op", "threshold", "unit", "explain", "expected",
+                   "metric"})
         check = CheckSpec(
             id=t.get("id", str),
             name=t.get("name", str),
@@ -235,13 +240,20 @@ def _checks(path: Path, expected_dir: Path) -> tuple[CheckSpec, ...]:
             unit=t.get("unit", str, ""),
             explain=t.get("explain", str, ""),
             expected=t.get("expected", str, ""),
+            metric=t.get("metric", str, ""),
         )
         if check.id in seen:
             raise LabSpecError(path, f"check[{i}].id", f"duplicate id {check.id!r}")
         seen.add(check.id)
         if check.kind == "compare" and check.threshold is None:
             raise LabSpecError(path, f"check[{i}].threshold", "is required for kind 'compare'")
-        if check.kind == "match" and not (expected_dir / check.expected).is_file():
+        if check.kind == "ranking":
+            if not RANKING_METRIC.match(check.metric):
+                raise LabSpecError(path, f"check[{i}].metric", "must be recall@k, ndcg@k, mrr@k or precision@k "
+                                                               f"(k from 1 to 999), got {check.metric!r}")
+            if isinstance(check.threshold, bool) or not isinstance(check.threshold, int | float):
+                raise LabSpecError(path, f"check[{i}].threshold", "is required for kind 'ranking' (a number)")
+        if check.kind in ("match", "ranking") and not (expected_dir / check.expected).is_file():
             raise LabSpecError(path, f"check[{i}].expected", f"names no file in {expected_dir}")
         checks.append(check)
     return tuple(checks)
