@@ -7,9 +7,11 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,7 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 import sandbox
@@ -70,6 +72,11 @@ def submit(*, learner: Any, lab: Lab, intake: Intake) -> Submission:
         submission.save()
         log.info("submission %s to %s rejected: %s", submission.id, lab.slug, exc)
         return submission
+    except OSError as exc:  # the server could not write the files (a full disk): recorded and said, never a 500
+        log.error("submission %s to %s could not be stored: %s", submission.id, lab.slug, exc)
+        submission.status, submission.message = Submission.Status.REJECTED, not_stored(exc)
+        submission.save()
+        return submission
     submission.status, submission.content_hash = Submission.Status.ACCEPTED, tree_hash(submission.files_dir)
     with transaction.atomic():
         submission.save()
@@ -77,6 +84,11 @@ def submit(*, learner: Any, lab: Lab, intake: Intake) -> Submission:
         transaction.on_commit(partial(enqueue, attempt_id=attempt.pk, queue=version.queue))
     log.info("submission %s to %s accepted as attempt %s", submission.id, lab.slug, attempt.pk)
     return submission
+
+
+def not_stored(exc: OSError) -> str:
+    why = "the server's disk is full" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else "the server could not write it"
+    return f"Your submission could not be stored: {why}. Nothing was graded; please resubmit in a few minutes."
 
 
 def _store_files(intake: Intake, *, dest: Path, spec: LabSpec) -> None:
@@ -254,8 +266,7 @@ def _finish(attempt_id: int, claimed: datetime, **fields: Any) -> Attempt:
         fields["message"] = fields["message"].replace("\x00", "\ufffd")  # text columns refuse NUL
     ours = Attempt.objects.filter(pk=attempt_id, status=Attempt.Status.RUNNING, started_at=claimed)
     try:
-        with transaction.atomic():
-            updated = ours.update(finished_at=timezone.now(), **fields)
+        updated = _store(attempt_id, ours, fields)
     except Exception:
         # The outcome could not be stored as it is; never leave the attempt running.
         log.exception("attempt %s: could not store the outcome; recording an error instead", attempt_id)
@@ -263,3 +274,23 @@ def _finish(attempt_id: int, claimed: datetime, **fields: Any) -> Attempt:
     if not updated:
         log.warning("attempt %s: no longer running when grading finished; outcome not stored", attempt_id)
     return Attempt.objects.get(pk=attempt_id)
+
+
+# While grading ran, the database may have restarted (the connection opened at the claim is
+# dead): the outcome is worth keeping, so storing it is retried on a new connection for ~15 s.
+STORE_RETRY_PAUSES = (0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+def _store(attempt_id: int, ours: Any, fields: dict[str, Any]) -> int:
+    for pause in (*STORE_RETRY_PAUSES, None):
+        try:
+            with transaction.atomic():
+                return int(ours.update(finished_at=timezone.now(), **fields))
+        except (OperationalError, InterfaceError):
+            if pause is None:
+                raise
+            log.warning("attempt %s: the database did not answer; storing the outcome again in %s s", attempt_id, pause,
+                        extra={"attempt_id": attempt_id})
+            connection.close()
+            time.sleep(pause)
+    raise AssertionError("unreachable")
