@@ -6,6 +6,7 @@ so a missing engine or server can never make a green run that tested nothing.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 from collections.abc import Callable
@@ -88,3 +89,23 @@ def require_postgres() -> None:
         _missing("DATABASE_URL does not point at PostgreSQL", "REQUIRE_SERVICES")
     if not _reachable(url, 5432):
         _missing(f"PostgreSQL is not reachable at {url}", "REQUIRE_SERVICES")
+
+
+# Rate-limit counters (skillforge/security.py) live in Redis when REDIS_URL is set, and so
+# outlive a test and a run: each run, and each test in it, counts under its own key prefix,
+# so no test is throttled by another (servers a test starts inherit the run's prefix).
+os.environ.setdefault("SKILLFORGE_RATE_LIMIT_PREFIX", f"run-{os.getpid()}-{os.urandom(4).hex()}:")
+
+
+@pytest.fixture(autouse=True)
+def _own_rate_limit_counters(request: pytest.FixtureRequest):
+    from django.conf import settings
+
+    if not settings.configured:
+        yield
+        return
+    before = getattr(settings, "SKILLFORGE_RATE_LIMIT_PREFIX", "")
+    test = hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:12]
+    settings.SKILLFORGE_RATE_LIMIT_PREFIX = f"{os.environ['SKILLFORGE_RATE_LIMIT_PREFIX']}{test}:"
+    yield
+    settings.SKILLFORGE_RATE_LIMIT_PREFIX = before

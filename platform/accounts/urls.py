@@ -8,5 +8,5 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("tokens/", views.tokens, name="tokens"),
-    path("tokens/<int:token_id>/revoke/", views.revoke_token, name="revoke_token"),
+    path("tokens/<sid:token_id>/revoke/", views.revoke_token, name="revoke_token"),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -43,6 +43,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def revoke_token(request: HttpRequest, token_id: int) -> HttpResponse:
-    if services.revoke_token(user=request.user, token_id=token_id):
-        messages.success(request, "Token revoked.")
+    if not services.revoke_token(user=request.user, token_id=token_id):
+        raise Http404("No such token among yours.")
+    messages.success(request, "Token revoked.")
     return redirect("tokens")

@@ -5,7 +5,7 @@ from .models import Lab, LabVersion
 
 @admin.register(Lab)
 class LabAdmin(admin.ModelAdmin):
-    list_display = ("slug", "title", "current_version", "updated_at")
+    list_display = ("slug", "title", "owner", "current_version", "updated_at")
     search_fields = ("slug", "title")
     readonly_fields = ("created_at", "updated_at")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.conf import settings
 from django.db import models
 
 from graders import LabSpec
@@ -26,6 +27,10 @@ class Lab(models.Model):
     current_version = models.ForeignKey(
         "LabVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
         help_text="The version new submissions are graded against.",
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_labs",
+        help_text="The instructor who authors it in the browser; empty for labs imported from labs/ (staff-owned).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

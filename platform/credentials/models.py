@@ -19,8 +19,12 @@ STATUS_LIST_SIZE = 131072
 
 class Credential(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    attempt = models.OneToOneField("submissions.Attempt", on_delete=models.CASCADE, related_name="credential")
-    learner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="credentials")
+    # Both empty once the holder deleted their account: the row stays, revoked and erased of what names
+    # them, so the status list keeps its bit and a shared copy still verifies as revoked (privacy/services.py).
+    attempt = models.OneToOneField("submissions.Attempt", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="credential")
+    learner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="credentials")
     lab_version = models.ForeignKey("catalog.LabVersion", on_delete=models.PROTECT, related_name="credentials")
     issued_at = models.DateTimeField()
     valid_until = models.DateTimeField(null=True, blank=True)

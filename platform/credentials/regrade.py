@@ -76,6 +76,9 @@ def regrade(document: dict[str, Any]) -> Regrade:
         spec = version.load_spec()
     except SnapshotError as exc:
         return Regrade("fail", f"The lab version's files are missing or changed: {exc}", "lab_missing", pinned)
+    if credential.attempt is None:  # its holder deleted their account, and their submissions with it
+        return Regrade("fail", "The submission is no longer stored: its holder deleted their account.",
+                       "submission_missing", pinned)
     submission = credential.attempt.submission
     files = submission.files_dir
     if submission.content_hash != submission_hash or not files.is_dir() or tree_hash(files) != submission_hash:

@@ -313,7 +313,7 @@ def check_evidence(document: dict[str, Any], fetch: Callable[[str], bytes] | Non
         ours = _resolved(url) if isinstance(url, str) else None
         if ours is not None and ours[0] == "credential_report":
             cred = Credential.objects.filter(pk=ours[1]["credential_id"]).select_related("attempt").first()
-            if cred is None:
+            if cred is None or cred.attempt is None:  # None: its holder deleted their account
                 return FAIL, f"The evidence {url} is not stored here.", "evidence_unavailable"
             data = cred.report_bytes.encode("utf-8")
             if cred.attempt.digest != cred.report_digest:

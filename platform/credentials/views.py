@@ -36,7 +36,7 @@ JSON_LD = "application/ld+json"
 
 def _get_credential(credential_id: UUID) -> Credential:
     credential = Credential.objects.select_related("lab_version__lab", "learner").filter(pk=credential_id).first()
-    if credential is None:
+    if credential is None or not credential.document:  # no document: erased when its holder deleted their account
         raise Http404("No such credential.")
     return credential
 
@@ -216,7 +216,7 @@ def _follow_link(url: str) -> tuple[bytes | None, str]:
     name, kwargs = match
     if name in ("credential_json", "credential_detail", "credential_jwt"):
         credential = Credential.objects.filter(pk=kwargs["credential_id"]).first()
-        if credential is None:
+        if credential is None or not credential.document:
             return None, "There is no credential at that link."
         return (credential.jwt if name == "credential_jwt" else credential.document).encode("utf-8"), ""
     return None, "That link is on this site but is not a credential."
@@ -258,7 +258,7 @@ def verify(request: HttpRequest) -> HttpResponse:
     status = 200 if not problem else 400
     context = {"result": result, "problem": problem, "regrade": outcome, "max_bytes": settings.SKILLFORGE_VERIFY_MAX_BYTES,
                "pasted": request.POST.get("credential", "") if request.method == "POST" and not problem else ""}
-    if result is not None and result.credential is not None:
+    if result is not None and result.credential is not None and result.credential.document:
         context["summary"] = credential_summary(result.credential, json.loads(result.credential.document))
     if request.GET.get("format") == "json" and result is not None:
         return JsonResponse(result.as_dict(), status=status)

@@ -124,3 +124,48 @@ def env_url(name: str, default: str | None, *, schemes: tuple[str, ...],
     if not sep or scheme not in schemes:
         raise EnvError(name, f"must be a URL starting with {' or '.join(s + '://' for s in schemes)}; got {value!r}")
     return value.strip()
+
+
+def load_secret_files(names: tuple[str, ...], *, forbidden_root: Path,
+                      environ: dict[str, str] | None = None) -> None:
+    """NAME_FILE=/run/secrets/x fills NAME from that file (Docker and Kubernetes secrets).
+
+    A secret comes from the environment or from a file outside the checkout, never from a
+    file in it: a path under forbidden_root is refused, and so is setting both forms."""
+    env = os.environ if environ is None else environ
+    for name in names:
+        path_value = env.get(f"{name}_FILE", "").strip()
+        if not path_value:
+            continue
+        path = Path(path_value).expanduser().resolve()
+        if path == forbidden_root.resolve() or forbidden_root.resolve() in path.parents:
+            raise EnvError(f"{name}_FILE", f"points inside the repository ({path}); keep secrets outside the checkout")
+        try:
+            value = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise EnvError(f"{name}_FILE", f"cannot be read: {exc.strerror or exc}") from None
+        if not value:
+            raise EnvError(f"{name}_FILE", f"{path} is empty")
+        if env.get(name) and env[name] != value:  # equal: this process already read the file (settings re-imported)
+            raise EnvError(f"{name}_FILE", f"is set together with {name}; set one of them")
+        env[name] = value
+
+
+def env_rate_limits(name: str, default: dict[str, dict[str, tuple[int, int]]], *,
+                    environ: Mapping[str, str] | None = None) -> dict[str, dict[str, tuple[int, int]]]:
+    """Rate limits: "off" (none), or changes to the defaults as "login.ip=30/300,api.user=1000/60"."""
+    value = (_raw(name, environ) or "").strip()
+    limits = {scope: dict(rules) for scope, rules in default.items()}
+    if not value:
+        return limits
+    if value.lower() == "off":
+        return {}
+    for item in value.split(","):
+        key, sep, rate = item.strip().partition("=")
+        scope, dot, who = key.partition(".")
+        count, slash, seconds = rate.partition("/")
+        if not (sep and dot and slash and who in ("ip", "user") and count.isdigit() and seconds.isdigit()
+                and int(seconds) > 0):
+            raise EnvError(name, f"items look like login.ip=30/300 (scope.ip|user=requests/seconds); got {item!r}")
+        limits.setdefault(scope, {})[who] = (int(count), int(seconds))
+    return limits

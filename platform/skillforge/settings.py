@@ -23,12 +23,18 @@ from .env import (
     env_int,
     env_list,
     env_path,
+    env_rate_limits,
     env_str,
     env_url,
+    load_secret_files,
 )
 
 PLATFORM_DIR = Path(__file__).resolve().parents[1]
 REPO_DIR = PLATFORM_DIR.parent
+
+# Secrets come from the environment or from NAME_FILE, a file outside the checkout (docs/security.md).
+SECRET_NAMES = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "SKILLFORGE_METRICS_TOKEN")
+load_secret_files(SECRET_NAMES, forbidden_root=REPO_DIR)
 
 # --- core -------------------------------------------------------------------------
 
@@ -60,16 +66,24 @@ INSTALLED_APPS = [
     "submissions",
     "credentials",
     "portfolios",
+    "authoring",
+    "learning",
+    "lti_tool",
+    "lti",
+    "privacy",
 ]
 
 MIDDLEWARE = [
     "skillforge.metrics.MetricsMiddleware",  # first: it times everything below it
     "django.middleware.security.SecurityMiddleware",
+    "skillforge.security.SecurityHeadersMiddleware",  # CSP, Permissions-Policy
+    "skillforge.security.RequestSizeMiddleware",  # 413 before anything reads an oversized body
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "skillforge.security.RateLimitMiddleware",  # log in, sign-up, the API: 429 with Retry-After
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -105,6 +119,9 @@ SKILLFORGE_LAB_TESTS_DIR = env_path("SKILLFORGE_LAB_TESTS_DIR", REPO_DIR / "test
 _default_sqlite = REPO_DIR / "var" / "db.sqlite3"
 DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{_default_sqlite}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 0, minimum=0)
+# A kept connection (DB_CONN_MAX_AGE > 0; `./sf worker` keeps one) is checked before it is
+# reused, so a database restart costs a reconnect, not a failed request or grade.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DB_CONN_HEALTH_CHECKS", True)
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # The embedded demo runs a worker beside the web process on one SQLite file.
     DATABASES["default"]["OPTIONS"] = {
@@ -159,6 +176,15 @@ if env_bool("SECURE_PROXY_SSL_HEADER", False):  # behind a proxy that sets X-For
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# Origins allowed to frame the views Django lets be framed (@xframe_options_exempt: LTI launches).
+SKILLFORGE_FRAME_ANCESTORS = env_list("SKILLFORGE_FRAME_ANCESTORS", [])
+# The largest request body accepted at all (413 before it is read); each lab's own upload limit is smaller.
+SKILLFORGE_MAX_REQUEST_BYTES = env_int("SKILLFORGE_MAX_REQUEST_BYTES", 32 * 1024 * 1024, minimum=64 * 1024)
+# Behind a proxy, the header that carries the client's address (e.g. HTTP_X_REAL_IP); else REMOTE_ADDR.
+SKILLFORGE_CLIENT_IP_HEADER = env_str("SKILLFORGE_CLIENT_IP_HEADER", "")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -172,6 +198,28 @@ SKILLFORGE_SANDBOX = env_choice("SKILLFORGE_SANDBOX", "auto", ("auto", "docker",
 # for one to start (sandbox/pool.py). 0 disables it; bubblewrap needs none.
 SKILLFORGE_POOL_SIZE = env_int("SKILLFORGE_POOL_SIZE", 2, minimum=0)
 REDIS_URL = env_url("REDIS_URL", None, schemes=("redis", "rediss", "unix"))
+
+# --- abuse limits (skillforge/security.py, docs/security.md) ------------------------------
+
+# Counters shared by every web process through Redis when there is one; per process otherwise.
+_cache = ({"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL} if REDIS_URL
+          else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"})
+CACHES = {
+    "default": {**_cache, "KEY_PREFIX": "sf"},
+    "ratelimit": {**_cache, "KEY_PREFIX": "sf-rl", "LOCATION": REDIS_URL or "ratelimit"},
+}
+# scope -> {"ip" | "user": (requests, per seconds)}; "user" is the account (login: the name typed).
+# SKILLFORGE_RATE_LIMITS=off turns them off (a load test); "api.user=1000/60,…" changes some.
+SKILLFORGE_RATE_LIMITS = env_rate_limits("SKILLFORGE_RATE_LIMITS", {
+    "login": {"ip": (30, 300), "user": (10, 300)},
+    "signup": {"ip": (10, 3600)},
+    "submit": {"ip": (60, 600), "user": (20, 600)},
+    "api": {"ip": (600, 60), "user": (300, 60)},
+    "export": {"user": (10, 3600)},
+})
+SKILLFORGE_RATE_LIMIT_PREFIX = env_str("SKILLFORGE_RATE_LIMIT_PREFIX", "")
+# A learner's attempts queued or running at once; one more submission is a 429 until one finishes.
+SKILLFORGE_MAX_QUEUED_ATTEMPTS = env_int("SKILLFORGE_MAX_QUEUED_ATTEMPTS", 3, minimum=0)
 
 # A message not acknowledged within this many seconds is redelivered (Redis): it must
 # be longer than the longest job, which the sandbox ceiling bounds.
@@ -229,6 +277,9 @@ SKILLFORGE_WORKER_METRICS_PORT = env_int("SKILLFORGE_WORKER_METRICS_PORT", 0, mi
 SKILLFORGE_PUBLIC_URL = env_url("SKILLFORGE_PUBLIC_URL", "http://127.0.0.1:8000", schemes=("http", "https")).rstrip("/")
 # The issuer's Ed25519 keys (generated on first use): files, never rows, outside any database dump.
 SKILLFORGE_KEY_DIR = env_path("SKILLFORGE_KEY_DIR", SKILLFORGE_DATA_DIR / "keys")
+if not DEBUG and (SKILLFORGE_KEY_DIR == REPO_DIR or REPO_DIR in SKILLFORGE_KEY_DIR.parents):
+    raise EnvError("SKILLFORGE_KEY_DIR", f"is inside the repository ({SKILLFORGE_KEY_DIR}) with DEBUG off: keep the "
+                   "issuer's signing key outside the checkout (set SKILLFORGE_KEY_DIR or SKILLFORGE_DATA_DIR)")
 SKILLFORGE_ISSUER_NAME = env_str("SKILLFORGE_ISSUER_NAME", "SkillForge")
 # 0: credentials do not expire (no validUntil).
 SKILLFORGE_CREDENTIAL_VALID_DAYS = env_int("SKILLFORGE_CREDENTIAL_VALID_DAYS", 0, minimum=0)

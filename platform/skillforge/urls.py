@@ -1,5 +1,8 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.functional import lazy
+from django.views.generic import RedirectView
 
 from . import ops
 from .api import api
@@ -11,7 +14,13 @@ urlpatterns = [
     path("", include("submissions.urls")),
     path("", include("credentials.urls")),
     path("", include("portfolios.urls")),
+    path("", include("learning.urls")),
+    path("lti/", include("lti.urls")),
     path("accounts/", include("accounts.urls")),
+    path("accounts/", include("privacy.urls")),
+    path("instructor/", include("authoring.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
+    # Browsers ask for /favicon.ico on pages that name no icon (the public, cacheable ones).
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("skillforge/favicon.svg"))),
 ]

@@ -14,6 +14,7 @@ from django.urls import reverse
 from ninja import Router, Schema, Status
 
 from catalog.models import Lab
+from skillforge import security
 
 from . import services
 from .models import Attempt, Submission
@@ -157,6 +158,9 @@ def create_submission(request: HttpRequest, slug: str):
     lab = Lab.objects.select_related("current_version").filter(slug=slug, current_version__isnull=False).first()
     if lab is None:
         return Status(404, {"detail": f"No lab named {slug!r}."})
+    refusal = security.check_submit(request, request.auth)
+    if refusal is not None:
+        return security.refused(request, refusal)
     submission = services.submit(learner=request.auth, lab=lab, intake=intake_from_request(request))
     body = submission_out(request, submission)
     if submission.status == Submission.Status.REJECTED:

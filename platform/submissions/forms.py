@@ -14,7 +14,8 @@ class SubmitForm(forms.Form):
             self.fields[f"file_{i}"] = forms.CharField(
                 label=name, initial=text, required=False, strip=False,
                 widget=forms.Textarea(attrs={"class": "code", "rows": rows, "spellcheck": "false",
-                                             "autocapitalize": "off", "autocomplete": "off"}),
+                                             "autocapitalize": "off", "autocomplete": "off",
+                                             "data-filename": name}),
             )
         self.fields["zip"] = forms.FileField(
             required=False, allow_empty_file=True,

@@ -30,6 +30,7 @@ from graders import GradeReport, GradingError, LabSpec, SubmissionRejected, acce
 from graders.hashing import tree_hash
 from graders.report import validate as validate_report
 
+from . import signals
 from .models import Attempt, Submission
 
 log = logging.getLogger("skillforge.grading")
@@ -232,6 +233,7 @@ def _grade_claimed(attempt_id: int, devices: tuple[str, ...] = ()) -> Attempt | 
             digest=report.digest,
         )
         _issue_credential(attempt)
+        signals.announce_graded(attempt)  # the LTI grade passback listens
     _record_metrics(attempt, claimed, report)
     return attempt
 

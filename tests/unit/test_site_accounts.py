@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.urls import reverse
 from test_site_support import (  # noqa: F401 - fixtures, requested by name
     PASSWORD,
     fixture_ada,
@@ -60,7 +61,7 @@ def test_a_token_made_on_the_page_is_shown_once_and_stored_as_a_hash(ada):
     assert token.name == "laptop" and token.digest == token_digest(raw)
     assert raw not in client.get("/accounts/tokens/").content.decode()  # never shown again
     assert Client(HTTP_AUTHORIZATION=f"Bearer {raw}").get("/api/submissions").status_code == 200
-    client.post(f"/accounts/tokens/{token.pk}/revoke/")
+    client.post(reverse("revoke_token", args=[token.pk]))  # a signed id: /accounts/tokens/<pk>.<sig>/revoke/
     assert not ApiToken.objects.exists()
     assert Client(HTTP_AUTHORIZATION=f"Bearer {raw}").get("/api/submissions").status_code == 401
 

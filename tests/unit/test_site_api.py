@@ -112,11 +112,13 @@ def test_a_browser_session_works_with_csrf(ada, tiny_lab, django_capture_on_comm
     assert response.status_code == 201
 
 
-def test_learners_see_only_their_own_submissions_instructors_see_all(ada_api, grace, alan, tiny_lab,
-                                                                     django_capture_on_commit_callbacks):
+def test_learners_see_only_their_own_submissions_instructors_their_labs(ada_api, grace, alan, tiny_lab,
+                                                                        django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
         sid = post_json(ada_api, {"files": {"main.py": "print(42)"}}).json()["id"]
     assert token_client(grace).get(f"/api/submissions/{sid}").status_code == 404
+    assert token_client(alan).get(f"/api/submissions/{sid}").status_code == 404  # not his lab (staff's)
+    type(tiny_lab).objects.filter(pk=tiny_lab.pk).update(owner=alan)
     assert token_client(alan).get(f"/api/submissions/{sid}").status_code == 200
     assert [s["id"] for s in ada_api.get("/api/submissions").json()] == [sid]
     assert token_client(grace).get("/api/submissions").json() == []

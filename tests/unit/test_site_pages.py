@@ -137,7 +137,7 @@ def test_learner_text_is_always_escaped(ada_web, queued):
     page = ada_web.get(f"/submissions/{queued.id}/").content.decode()
     assert "<script>alert" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt;" in page
-    assert '<pre class="log">&lt;script&gt;' in page
+    assert '<pre class="log" tabindex="0">&lt;script&gt;' in page
 
 
 def test_an_errored_attempt_shows_its_message_and_stops_polling(ada_web, queued):
@@ -152,6 +152,8 @@ def test_an_errored_attempt_shows_its_message_and_stops_polling(ada_web, queued)
 def test_other_learners_get_404_instructors_can_look(queued, grace, alan):
     assert logged_in("grace").get(f"/submissions/{queued.id}/").status_code == 404
     assert logged_in("grace").get(f"/submissions/{queued.id}/status/").status_code == 404
+    assert logged_in("alan").get(f"/submissions/{queued.id}/").status_code == 404  # not his lab
+    queued.lab_version.lab.__class__.objects.filter(pk=queued.lab_version.lab_id).update(owner=alan)
     page = logged_in("alan").get(f"/submissions/{queued.id}/").content.decode()
     assert "Learner ada" in page
 
