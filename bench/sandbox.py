@@ -14,6 +14,7 @@ Prints median and p95 per path and each median's ratio to `docker run`.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -71,7 +72,8 @@ def main() -> int:
     docker_backend.configure_pool(0)
 
     base = statistics.median(rows["docker run --rm --network none"])
-    print(f"n={n} per path; ratio = median / median of `docker run`")
+    one, five, fifteen = os.getloadavg()
+    print(f"n={n} per path; ratio = median / median of `docker run`; load average {one:.2f} {five:.2f} {fifteen:.2f}")
     print(f"{'path':34} {'median ms':>10} {'p95 ms':>8} {'ratio':>6}")
     for name, values in rows.items():
         p95 = sorted(values)[min(len(values) - 1, round(0.95 * (len(values) - 1)))]

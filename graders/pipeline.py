@@ -52,6 +52,23 @@ OBSERVATIONS_SCHEMA: dict[str, Any] = {
 NOTEBOOK_SCHEMA: dict[str, Any] = json.loads(Path(__file__).with_name("report.schema.json").read_text())["$defs"]["notebook"]
 
 
+def _validator(schema: dict[str, Any]) -> Any:
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+# Checked once here: jsonschema.validate() checks the schema itself again on every call.
+_VALIDATORS = {"observations": _validator(OBSERVATIONS_SCHEMA), "notebook": _validator(NOTEBOOK_SCHEMA)}
+
+
+def _validate(doc: Any, which: str) -> None:
+    """What jsonschema.validate(doc, schema) raises: the best-matching error, if any."""
+    error = jsonschema.exceptions.best_match(_VALIDATORS[which].iter_errors(doc))
+    if error is not None:
+        raise error
+
+
 class GradingError(RuntimeError):
     """Grading could not be carried out (the sandbox or the lab's grader failed).
 
@@ -107,7 +124,7 @@ def read_observations(result: RunResult) -> dict[str, Any] | None:
         return None
     try:
         doc = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
-        jsonschema.validate(doc, OBSERVATIONS_SCHEMA)
+        _validate(doc, "observations")
     except (UnicodeDecodeError, ValueError, jsonschema.ValidationError) as exc:
         raise GradingError(f"The lab's grader wrote an invalid observations document: {str(exc)[:300]}") from None
     return _text_safe(doc)
@@ -121,7 +138,7 @@ def read_notebook(result: RunResult) -> dict[str, Any] | None:
         return None
     try:
         doc = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
-        jsonschema.validate(doc, NOTEBOOK_SCHEMA)
+        _validate(doc, "notebook")
     except (UnicodeDecodeError, ValueError, jsonschema.ValidationError):
         return None
     return _text_safe(doc)  # type: ignore[no-any-return]

@@ -23,7 +23,7 @@ from security_support import ANSWER, ATTACK_LAB, ENV_SECRETS, attack_files
 pytestmark = pytest.mark.django_db
 
 OK_BUT_WRONG = 0.4  # exits cleanly and prints something, but not the code: 2 of 5 points
-TIME_LIMIT_MSG = "Your program ran past the time limit (3 s) and was stopped."  # the driver's learner timeout
+TIME_LIMIT_MSG = "Your program ran past the time limit (5 s) and was stopped."  # the driver's learner timeout
 
 
 def graded(outcome, *, termination: str = "ok", score: float = OK_BUT_WRONG, summary: str = "") -> None:
@@ -152,7 +152,7 @@ def test_fork_bomb_is_contained_and_stopped(attack, backend):
     outcome = attack("fork_bomb")
     graded(outcome, score=0.2, summary=TIME_LIMIT_MSG)
     assert outcome.checks["clean_exit"]["status"] == "fail"
-    assert outcome.run["wall_seconds"] < 8  # the driver kept control and stopped it itself
+    assert outcome.run["wall_seconds"] < 12  # the driver kept control and stopped it itself
 
 
 def test_memory_bomb_ends_as_memory(attack, backend):
@@ -193,7 +193,7 @@ def test_a_gigabyte_of_stdout_ends_at_the_output_cap(attack, backend):
     outcome = attack("stdout_flood")
     graded(outcome, score=0.2, summary="Your program printed more than 64 KiB of output and was stopped.")
     assert len(outcome.log) <= 4000 and set(outcome.log) == {"A"}
-    assert outcome.run["wall_seconds"] < 8
+    assert outcome.run["wall_seconds"] < 12
 
 
 @pytest.mark.slow
@@ -207,7 +207,7 @@ def test_infinite_loop_is_stopped_by_the_time_limit(attack, backend):
 def test_sleeping_forever_deaf_to_sigterm_is_stopped(attack, backend):
     outcome = attack("sleep_forever")
     graded(outcome, score=0.2, summary=TIME_LIMIT_MSG)
-    assert 3 <= outcome.run["wall_seconds"] < 8
+    assert 5 <= outcome.run["wall_seconds"] < 12
 
 
 def test_orphaned_daemon_dies_with_the_sandbox(attack, backend):

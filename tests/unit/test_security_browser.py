@@ -24,11 +24,16 @@ def fixture_chromium():
         pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium")
     from playwright.sync_api import sync_playwright
 
+    had = "DJANGO_ALLOW_ASYNC_UNSAFE" in os.environ
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # playwright's loop runs on this thread
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
-        yield browser
-        browser.close()
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+            yield browser
+            browser.close()
+    finally:
+        if not had:  # later tests (check --deploy) must not inherit it
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 WATCH = """

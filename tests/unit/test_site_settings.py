@@ -16,7 +16,8 @@ PROD_KEY = "x" * 20 + "-production-secret-key-for-tests-only-" + "y" * 20
 
 
 def manage(*args: str, env: dict[str, str] | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "PYTHONPATH"}}
+    base = {k: v for k, v in os.environ.items()
+            if k not in {"DJANGO_SETTINGS_MODULE", "PYTHONPATH", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     return subprocess.run([sys.executable, str(REPO / "manage.py"), *args], cwd=REPO, env={**base, **(env or {})},
                           capture_output=True, text=True, timeout=timeout)
 
