@@ -89,10 +89,6 @@ def sanitize(learner: dict[str, Any], assignment: dict[str, Any]) -> dict[str, A
     return {**learner, "cells": cells}
 
 
-def _text(value: Any) -> str:
-    return "".join(value) if isinstance(value, list) else str(value)
-
-
 def determine_grade(cell: dict[str, Any], points: float) -> float:
     """nbgrader.utils.determine_grade for an autograder test cell."""
     for output in cell.get("outputs", []) or []:
@@ -152,7 +148,7 @@ def main() -> None:
         timeout=float(assignment["total_seconds"]), env={"JUPYTER_PLATFORM_DIRS": "1"},
     ))
     h.kill_learner_processes()
-    executed = sfnotebook._read_learner_json(Path("/work") / executed_name, 64 * 1024 * 1024)
+    executed = sfnotebook.read_learner_json(Path("/work") / executed_name, 64 * 1024 * 1024)
     status = str((executed or {}).get("metadata", {}).get("sf_status", "error" if run.termination == "ok" else run.termination))
     doc = {"notebook": notebook.name, "module": notebook.name, "status": status, "seconds": round(run.wall_seconds, 2),
            "notes": [], "cells": sfnotebook.outputs(executed, 64 * 1024) if executed else [],

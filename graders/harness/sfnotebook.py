@@ -164,7 +164,7 @@ def find_notebook(work: Path, config: NotebookConfig) -> Path | None:
     return notebooks[0] if len(notebooks) == 1 else None
 
 
-def _read_learner_json(path: Path, cap: int) -> dict[str, Any] | None:
+def read_learner_json(path: Path, cap: int) -> dict[str, Any] | None:
     """A JSON file the learner's process wrote: its own regular file (not a link to one
     of ours), under the cap; None for anything else."""
     try:
@@ -209,7 +209,7 @@ def prepare(config: NotebookConfig, run_learner: Any, kill_learner: Any, work: P
     seconds = time.monotonic() - started
     status = run.termination
     kill_learner()  # nothing of the learner's may swap the file while we read it
-    executed = _read_learner_json(work / EXECUTED, 16 * config.output_bytes)
+    executed = read_learner_json(work / EXECUTED, 16 * config.output_bytes)
     if executed is None:
         status = "error" if status == "ok" else status
     else:
