@@ -127,8 +127,8 @@ def main() -> int:
     parser.add_argument("--lab", default="tiny-answer,async-python", help="comma-separated lab slugs")
     parser.add_argument("--n", type=int, default=8, help="measured runs per path and lab (after one warm-up)")
     parser.add_argument("--backend", default="bubblewrap", choices=("bubblewrap", "docker", "auto"))
-    parser.add_argument("--web-conn-max-age", type=int, default=0,
-                        help="DB_CONN_MAX_AGE for gunicorn (0, the default: a connection per request)")
+    parser.add_argument("--web-conn-max-age", type=int, default=60,
+                        help="DB_CONN_MAX_AGE for gunicorn (60, as deployed; 0: a connection per request)")
     args = parser.parse_args()
     from sandbox import backend as pick
 
@@ -147,7 +147,7 @@ def main() -> int:
             for slug in slugs:
                 rows = measure(stack, slug, args.n, backend)
                 outputs.append(report(slug, backend, args.n, rows))
-                if args.web_conn_max_age:
+                if args.web_conn_max_age != 60:
                     outputs[-1] += f"\n(gunicorn with DB_CONN_MAX_AGE={args.web_conn_max_age})"
                 print(outputs[-1], "\n", flush=True)
     finally:

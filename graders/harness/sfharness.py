@@ -108,18 +108,7 @@ async def run_learner(
         proc.stdin.write(stdin)
     proc.stdin.close()
     readers = asyncio.gather(_read_capped(proc.stdout, output_cap, over), _read_capped(proc.stderr, output_cap, over))
-    # Poll the exit status rather than await wait(): on Python 3.11 wait() also waits for
-    # the pipes to close, which a leftover daemon holding them can put off for ever.
-    deadline = started + timeout
-    termination = "timeout"
-    while time.monotonic() < deadline:
-        if over.is_set():
-            termination = "output_limit"
-            break
-        if proc.returncode is not None:
-            termination = "ok"
-            break
-        await asyncio.sleep(0.02)
+    termination = await _wait_exit(proc, over, deadline=started + timeout)
     kill_group(proc.pid)  # the limit was hit, or children it left behind
     try:
         stdout, stderr = await asyncio.wait_for(asyncio.shield(readers), 1.0)
@@ -129,6 +118,43 @@ async def run_learner(
     await proc.wait()
     code = proc.returncode if termination == "ok" else None
     return LearnerRun(code, stdout, stderr, termination, time.monotonic() - started, timeout)
+
+
+async def _wait_exit(proc: asyncio.subprocess.Process, over: asyncio.Event, *, deadline: float) -> str:
+    """ok | timeout | output_limit: whichever comes first.
+
+    Watches the exit status rather than awaiting wait(): on Python 3.11 wait() also waits
+    for the pipes to close, which a leftover daemon holding them can put off for ever. A
+    pidfd wakes us the moment the process ends (polling every 20 ms cost ~25 ms a grade);
+    the child watcher then reaps it within a millisecond or two."""
+    loop = asyncio.get_running_loop()
+    exited = asyncio.Event()
+    pidfd: int | None = None
+    try:
+        pidfd = os.pidfd_open(proc.pid)
+        loop.add_reader(pidfd, exited.set)
+    except OSError:  # already reaped (returncode is set), or a kernel without pidfds
+        if pidfd is not None:
+            os.close(pidfd)
+            pidfd = None
+    waiters = [asyncio.ensure_future(over.wait()), asyncio.ensure_future(exited.wait())]
+    try:
+        while True:
+            if over.is_set():
+                return "output_limit"
+            if proc.returncode is not None:
+                return "ok"
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return "timeout"
+            step = 0.001 if pidfd is None or exited.is_set() else remaining
+            await asyncio.wait(waiters, timeout=min(step, remaining), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        if pidfd is not None:
+            loop.remove_reader(pidfd)
+            os.close(pidfd)
 
 
 def kill_learner_processes() -> None:

@@ -52,10 +52,11 @@ def user_for_token(*, raw: str) -> AbstractBaseUser | None:
     if token is None or not token.user.is_active:
         return None
     now = timezone.now()
-    # One conditional UPDATE at most a minute: no write per request, no race.
-    ApiToken.objects.filter(pk=token.pk).exclude(last_used_at__gt=now - LAST_USED_RESOLUTION).update(
-        last_used_at=now
-    )
+    # One conditional UPDATE at most a minute: no write (nor query) per request, no race.
+    if token.last_used_at is None or token.last_used_at <= now - LAST_USED_RESOLUTION:
+        ApiToken.objects.filter(pk=token.pk).exclude(last_used_at__gt=now - LAST_USED_RESOLUTION).update(
+            last_used_at=now
+        )
     return token.user
 
 

@@ -118,9 +118,11 @@ SKILLFORGE_LAB_TESTS_DIR = env_path("SKILLFORGE_LAB_TESTS_DIR", REPO_DIR / "test
 
 _default_sqlite = REPO_DIR / "var" / "db.sqlite3"
 DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{_default_sqlite}")}
+# 0 (Django's default) opens a connection per request; deploy/ sets 60 for the web (a
+# PostgreSQL connection costs a fork, ~3–5 ms a request; bench/web.py) and `./sf worker`
+# keeps one. A kept connection is checked before it is reused, so a database restart
+# costs a reconnect, not a failed request or grade.
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 0, minimum=0)
-# A kept connection (DB_CONN_MAX_AGE > 0; `./sf worker` keeps one) is checked before it is
-# reused, so a database restart costs a reconnect, not a failed request or grade.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DB_CONN_HEALTH_CHECKS", True)
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # The embedded demo runs a worker beside the web process on one SQLite file.
@@ -198,6 +200,9 @@ SKILLFORGE_SANDBOX = env_choice("SKILLFORGE_SANDBOX", "auto", ("auto", "docker",
 # for one to start (sandbox/pool.py). 0 disables it; bubblewrap needs none.
 SKILLFORGE_POOL_SIZE = env_int("SKILLFORGE_POOL_SIZE", 2, minimum=0)
 REDIS_URL = env_url("REDIS_URL", None, schemes=("redis", "rediss", "unix"))
+# Requests that may wait at once per web process for a grade (the API's ?wait=, the live
+# page; submissions/live.py). Keep it below gunicorn's --threads; 0: clients always poll.
+SKILLFORGE_LIVE_WAITERS = env_int("SKILLFORGE_LIVE_WAITERS", 12, minimum=0)
 
 # --- abuse limits (skillforge/security.py, docs/security.md) ------------------------------
 

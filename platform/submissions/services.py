@@ -30,7 +30,7 @@ from graders import GradeReport, GradingError, LabSpec, SubmissionRejected, acce
 from graders.hashing import tree_hash
 from graders.report import validate as validate_report
 
-from . import signals
+from . import live, signals
 from .models import Attempt, Submission
 
 log = logging.getLogger("skillforge.grading")
@@ -206,6 +206,7 @@ def _grade_claimed(attempt_id: int, devices: tuple[str, ...] = ()) -> Attempt | 
                  extra={"attempt_id": attempt_id})
         return None
     attempt = Attempt.objects.select_related("submission__lab_version").get(pk=attempt_id)
+    live.announce(attempt.submission_id)  # running: the live page moves on at once
     version = attempt.submission.lab_version
     ids = {"attempt_id": attempt_id, "lab": version.lab_id, "queue": version.queue}
     log.info("attempt %s: grading submission %s", attempt_id, attempt.submission_id, extra=ids)
@@ -275,7 +276,9 @@ def _finish(attempt_id: int, claimed: datetime, **fields: Any) -> Attempt:
         updated = ours.update(finished_at=timezone.now(), status=Attempt.Status.ERROR, message=UNEXPECTED)
     if not updated:
         log.warning("attempt %s: no longer running when grading finished; outcome not stored", attempt_id)
-    return Attempt.objects.get(pk=attempt_id)
+    attempt = Attempt.objects.get(pk=attempt_id)
+    live.announce(attempt.submission_id)  # before the credential is signed: the grade is what waiters want
+    return attempt
 
 
 # While grading ran, the database may have restarted (the connection opened at the claim is

@@ -18,7 +18,7 @@ from catalog.views import get_lab
 from learning import services as learning
 from skillforge import security
 
-from . import progress, services
+from . import live, progress, services
 from .forms import SubmitForm
 from .models import Attempt, Submission
 
@@ -130,11 +130,27 @@ def detail(request: HttpRequest, submission_id: UUID) -> HttpResponse:
     return render(request, "submissions/detail.html", _attempt_context(submission))
 
 
+PAGE_WAIT_SECONDS = 2.0  # the page's long-poll: back at once on a change, else with fresh timings
+
+
 @login_required
 def attempt_status(request: HttpRequest, submission_id: UUID) -> HttpResponse:
-    """The live part of the submission page; htmx polls it until the attempt is graded or errored."""
+    """The live part of the submission page. htmx asks for it again as soon as it arrives
+    (?wait=: the answer comes when the attempt moves, or within PAGE_WAIT_SECONDS with its
+    timings refreshed) until the attempt is graded or errored and its credential is there."""
     submission = _get_submission_for_user(request, submission_id)
-    return render(request, "submissions/_attempt.html", _attempt_context(submission))
+    waited = False
+    if request.GET.get("wait") and submission.status != Submission.Status.REJECTED:
+
+        def state() -> tuple[str, bool]:
+            attempt = submission.latest_attempt
+            return (attempt.status, _credential_coming(attempt)) if attempt else ("", False)
+
+        first = state()
+        _, waited = live.wait_until(submission.id, state, lambda now: now != first, timeout=PAGE_WAIT_SECONDS)
+    context = _attempt_context(submission)
+    context["poll_delay_ms"] = 0 if waited else 1000  # a server too busy to wait: poll every second
+    return render(request, "submissions/_attempt.html", context)
 
 
 @login_required

@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 from test_site_support import (  # noqa: F401 - fixtures, requested by name
+    LIVE_TRIGGER,
     PASSWORD,
     fixture_ada,
     fixture_data_dir,
@@ -114,7 +115,7 @@ def test_a_running_attempt_shows_elapsed_time_against_its_wall_limit(ada_web, ti
     partial = ada_web.get(f"/submissions/{submission.id}/status/").content.decode()
     limit = tiny_lab.current_version.load_spec().limits.wall_seconds
     assert "data-elapsed>3 s<" in partial and f"of the {limit:.0f} s limit" in partial and "<progress" in partial
-    assert 'hx-trigger="every 1s"' in partial
+    assert LIVE_TRIGGER in partial
 
 
 def test_the_second_attempt_says_what_changed_and_lists_the_history(ada_web, tiny_lab, django_capture_on_commit_callbacks):
@@ -129,7 +130,7 @@ def test_the_second_attempt_says_what_changed_and_lists_the_history(ada_web, tin
     assert partial.count("<tr") == 3 and "(this one)" in partial and f"/submissions/{first.id}/" in partial
     assert 'class="check check-pass"' in partial and "<details" in partial
     # A passed attempt keeps polling a moment for its credential, then stops.
-    assert 'hx-trigger="every 1s"' in partial and "signing your credential" in partial
+    assert LIVE_TRIGGER in partial and "signing your credential" in partial
     Attempt.objects.filter(submission=second).update(finished_at=timezone.now() - timedelta(minutes=5))
     assert "hx-trigger" not in ada_web.get(f"/submissions/{second.id}/status/").content.decode()
     older = ada_web.get(f"/submissions/{first.id}/status/").content.decode()

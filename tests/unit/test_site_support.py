@@ -28,6 +28,10 @@ SUBMISSIONS = FIXTURES / "submissions"
 PASSWORD = "correct-horse-battery-staple"
 
 
+# The live submission fragment asks for itself again (long-poll, submissions/live.py).
+LIVE_TRIGGER = 'hx-trigger="load delay:'
+
+
 def make_zip(entries: dict[str, bytes], *, symlinks: dict[str, str] | None = None) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
