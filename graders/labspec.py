@@ -22,6 +22,7 @@ CHECK_KINDS = ("compare", "match", "points", "ranking")
 # kind "ranking": the metric and its cut-off, e.g. recall@10 or ndcg@10
 RANKING_METRIC = re.compile(r"^(recall|ndcg|mrr|precision)@([1-9][0-9]{0,2})$")
 QUEUES = ("cpu", "gpu")
+GPU_OPTIONAL = "optional"  # lab.toml `gpu = "optional"`
 
 
 class LabSpecError(ValueError):
@@ -76,7 +77,7 @@ class LabSpec:
     content_hash: str
     pass_bar: float
     image: str
-    queue: str  # cpu | gpu (lab.toml `gpu = true`)
+    queue: str  # cpu | gpu (lab.toml `gpu = true`); an optional-GPU lab's is cpu, its fallback
     driver_command: tuple[str, ...]
     limits: Limits
     submission: SubmissionLimits
@@ -86,9 +87,11 @@ class LabSpec:
     notebook: NotebookSpec | None = None
     inspector: str = ""  # a graders.inspectors name, run on the host over the submission as data
     inspector_options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    gpu_optional: bool = False  # lab.toml `gpu = "optional"`: the gpu queue while a GPU worker is alive, else cpu
 
     @property
     def gpu(self) -> bool:
+        """The lab needs a GPU (`gpu = true`): it only ever runs on the gpu queue."""
         return self.queue == "gpu"
 
     @property
@@ -280,11 +283,18 @@ def load_lab(root: Path) -> LabSpec:
     if not (root / "brief.md").is_file():
         raise LabSpecError(path, "(layout)", "the lab needs a brief.md")
     # `gpu = true` routes the lab to the gpu queue (a worker there claims one device per job);
-    # `queue` is the older spelling of the same choice.
-    gpu = t.get("gpu", bool, False)
-    queue = t.get("queue", str, "gpu" if gpu else "cpu", choices=QUEUES)
-    if gpu and queue != "gpu":
+    # `queue` is the older spelling of the same choice. `gpu = "optional"`: the lab prefers a
+    # GPU but runs without one; each submission picks its queue (submissions/gpus.py: route).
+    gpu = t.data.get("gpu", False)
+    if not isinstance(gpu, bool) and gpu != GPU_OPTIONAL:
+        raise LabSpecError(path, "gpu", f'must be true, false or "{GPU_OPTIONAL}", got {gpu!r}')
+    optional = gpu == GPU_OPTIONAL
+    queue = t.get("queue", str, "gpu" if gpu is True else "cpu", choices=QUEUES)
+    if gpu is True and queue != "gpu":
         raise LabSpecError(path, "queue", f"a lab with gpu = true runs on the gpu queue, not {queue!r}")
+    if optional and queue != "cpu":
+        raise LabSpecError(path, "queue", f'a lab with gpu = "{GPU_OPTIONAL}" falls back to the cpu queue and picks '
+                                          f"the gpu queue itself while a GPU worker is alive; leave queue out, not {queue!r}")
     host = t.table("host")
     host.unknown({"inspect", "options"})
     inspector = host.get("inspect", str, "")
@@ -322,4 +332,5 @@ def load_lab(root: Path) -> LabSpec:
         notebook=notebook,
         inspector=inspector,
         inspector_options=dict(host.get("options", dict, {})),
+        gpu_optional=optional,
     )

@@ -77,6 +77,18 @@ class GradingError(RuntimeError):
     """
 
 
+class SandboxFailed(GradingError):
+    """The sandbox itself failed (termination sandbox_error): the engine stopped mid-run, a
+    container could not be started. Our infrastructure, never the learner's code, so a
+    worker puts the attempt back in the queue rather than ending it. `detail` is the
+    backend's own words, for operators' logs, never for the learner."""
+
+    def __init__(self, detail: str, backend: str = "") -> None:
+        super().__init__("The sandbox failed to run the submission (a problem on the grading machine, not in the "
+                         "submitted code).")
+        self.detail, self.backend = detail, backend
+
+
 def termination_message(termination: str, lab: LabSpec, *, timeout: float | None = None) -> str:
     """What a limit hit means, in the learner's words. timeout: the driver's own limit
     for the learner's process, where that (not the sandbox's) is what stopped it."""
@@ -101,6 +113,10 @@ def trusted_payload(lab: LabSpec, dest: Path) -> Path:
 
 def run_spec(lab: LabSpec, submission_dir: Path, trusted: Path, *, gpus: tuple[str, ...] = ()) -> RunSpec:
     env = {"PYTHONPATH": "/grader"}
+    # Which device the sandbox has, for the driver (and the learner's code, where the driver passes
+    # it on): a passed-through GPU is the container's device 0; CPU only hides every CUDA device.
+    env["SKILLFORGE_DEVICE"] = "cuda" if gpus else "cpu"
+    env["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in range(len(gpus)))
     if lab.notebook:
         nb = lab.notebook
         env["SF_NOTEBOOK"] = json.dumps({"modules": list(nb.modules), "cell_seconds": nb.cell_seconds,
@@ -226,14 +242,15 @@ def assemble(lab: LabSpec, submission_hash: str, results: list[CheckResult], sum
 
 
 def grade(lab: LabSpec, submission_dir: Path, *, runner: Runner, gpus: tuple[str, ...] = ()) -> GradeReport:
-    """Grade an accepted submission folder. Raises GradingError when grading itself fails."""
+    """Grade an accepted submission folder. Raises GradingError when grading itself fails
+    (SandboxFailed, a subclass, when the sandbox did)."""
     submission_hash = tree_hash(submission_dir)
     host = host_observations(lab, submission_dir)
     with tempfile.TemporaryDirectory(prefix="sf-trusted-") as tmp:
         spec = run_spec(lab, submission_dir, trusted_payload(lab, Path(tmp) / "grader"), gpus=gpus)
         result = runner(spec)
     if result.termination is Termination.SANDBOX_ERROR:
-        raise GradingError(f"The sandbox failed to run your submission ({result.message}). This is not your fault.")
+        raise SandboxFailed(result.message, result.backend)
     doc = read_observations(result) if result.termination is Termination.OK else None
     results, summary = evaluate(lab, result, doc, host)
     return assemble(lab, submission_hash, results, summary, result, doc)

@@ -46,6 +46,8 @@ LEARNER_ENV = {
     "LANG": "C.UTF-8",
     "PYTHONDONTWRITEBYTECODE": "1",
     "PYTHONUNBUFFERED": "1",
+    # Which device the sandbox has (graders/pipeline.py sets them): learner code may use a GPU.
+    **{name: os.environ[name] for name in ("SKILLFORGE_DEVICE", "CUDA_VISIBLE_DEVICES") if name in os.environ},
 }
 
 

@@ -4,16 +4,18 @@ Run a worker from the repository root:
 
     PYTHONPATH=platform:. celery -A skillforge worker -Q cpu,gpu --pool solo
 
-Two queues: `cpu` and `gpu`; a submission goes to its lab version's queue.
+Two queues: `cpu` and `gpu`; a submission goes to its lab version's queue (a lab with
+`gpu = "optional"`: to `gpu` while a GPU worker's heartbeat is live, see submissions/gpus.py).
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 from celery import Celery
-from celery.signals import celeryd_after_setup, worker_ready
+from celery.signals import celeryd_after_setup, worker_ready, worker_shutdown
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "skillforge.settings")
 
@@ -59,3 +61,28 @@ def _gpu_queue_only_with_gpus(sender: str, instance: object, **_: object) -> Non
     queues = instance.app.amqp.queues  # type: ignore[attr-defined]
     if not gpus.devices() and "gpu" in queues.consume_from:
         queues.deselect("gpu")
+
+
+_gpu_heartbeat_stop = threading.Event()
+_gpu_heartbeat: list[threading.Thread] = []
+
+
+@worker_ready.connect
+def _announce_gpu_worker(sender: object, **_: object) -> None:
+    """A worker that serves the gpu queue says so every SKILLFORGE_GPU_CLAIM_TTL / 3 seconds
+    (a GpuWorker row, submissions/gpus.py), so that labs with gpu = "optional" send their
+    attempts to the gpu queue only while someone takes them."""
+    from submissions import gpus
+
+    queues = getattr(sender, "app", app).amqp.queues
+    if gpus.devices() and "gpu" in queues.consume_from and not _gpu_heartbeat:
+        _gpu_heartbeat_stop.clear()
+        _gpu_heartbeat.append(gpus.worker_heartbeat(_gpu_heartbeat_stop))
+
+
+@worker_shutdown.connect
+def _retire_gpu_worker(**_: object) -> None:
+    """A warm shutdown removes this worker's heartbeat row at once (a killed worker's expires)."""
+    if _gpu_heartbeat:
+        _gpu_heartbeat_stop.set()
+        _gpu_heartbeat.pop().join(timeout=10)

@@ -57,10 +57,9 @@ class DatabaseCollector(Collector):
         from submissions.models import Attempt, GpuClaim
 
         attempts = GaugeMetricFamily("skillforge_attempts", "Attempts by status and queue.", labels=["status", "queue"])
-        rows = (Attempt.objects.order_by().values("status", "submission__lab_version__queue")
-                .annotate(n=Count("id")))
+        rows = Attempt.objects.order_by().values("status", "queue").annotate(n=Count("id"))
         for row in rows:
-            attempts.add_metric([row["status"], row["submission__lab_version__queue"]], row["n"])
+            attempts.add_metric([row["status"], row["queue"]], row["n"])
         yield attempts
         claims = GaugeMetricFamily("skillforge_gpu_claims", "GPU devices held by a grading job now.")
         claims.add_metric([], GpuClaim.objects.filter(expires_at__gte=timezone.now()).count())

@@ -12,6 +12,13 @@ runs (a heartbeat thread); a worker that crashes stops renewing, and the claim e
 after SKILLFORGE_GPU_CLAIM_TTL seconds, so the device is free again without anyone
 cleaning up. Device ids prefixed "fake:" are claimed like real ones but not passed into
 the sandbox: the tests use them where no GPU exists.
+
+A worker that consumes the gpu queue also says it is alive: a GpuWorker row (host:pid,
+its device count) that a thread of the worker process renews every TTL / 3 seconds
+(worker_heartbeat, started by celery.py) and deletes on a warm shutdown; a killed worker's
+row simply expires. A lab with `gpu = "optional"` reads it when a learner submits
+(route): the attempt goes to the gpu queue while some GPU worker is alive, else to cpu,
+and the attempt keeps that queue (Attempt.queue) for its worker, requeues and metrics.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .models import GpuClaim
+from .models import Attempt, GpuClaim, GpuWorker
 
 log = logging.getLogger("skillforge.gpus")
 FAKE = "fake:"
@@ -122,10 +129,75 @@ def held(device: str) -> Iterator[None]:
         release(device)
 
 
-def queue_position(attempt_id: int, queue: str) -> int:
-    """1 for the next attempt its queue will grade."""
-    from .models import Attempt
+# --- GPU workers' liveness, for labs with gpu = "optional" ------------------------------
 
-    attempt = Attempt.objects.get(pk=attempt_id)
-    return Attempt.objects.filter(status=Attempt.Status.QUEUED, submission__lab_version__queue=queue,
-                                  queued_at__lt=attempt.queued_at).count() + 1
+
+def beat(count: int | None = None) -> None:
+    """This worker process is alive with `count` devices (default: devices()) for one TTL more."""
+    now = timezone.now()
+    GpuWorker.objects.update_or_create(name=holder(), defaults={
+        "devices": len(devices()) if count is None else count, "seen_at": now,
+        "expires_at": now + timedelta(seconds=settings.SKILLFORGE_GPU_CLAIM_TTL)})
+    GpuWorker.objects.filter(expires_at__lt=now - timedelta(hours=1)).delete()  # killed workers' rows, long dead
+
+
+def gpu_worker_alive() -> bool:
+    """Some worker with at least one device renewed its heartbeat within its TTL (one query over a row per GPU worker)."""
+    return GpuWorker.objects.filter(expires_at__gt=timezone.now(), devices__gt=0).exists()
+
+
+def route(lab_queue: str, *, optional: bool) -> str:
+    """The queue a new attempt goes to: its lab's, except that an optional-GPU lab takes the gpu
+    queue only while a GPU worker is alive (else it would wait there for nobody)."""
+    if not optional:
+        return lab_queue
+    return "gpu" if gpu_worker_alive() else "cpu"
+
+
+def requeue_route(attempt: Attempt) -> str:
+    """The queue a stuck attempt is sent to again: its own, unless it is an optional-GPU lab's
+    attempt on the gpu queue and no GPU worker is alive any more: then cpu, which can grade it."""
+    if attempt.queue != "gpu" or gpu_worker_alive():
+        return attempt.queue
+    try:
+        optional = attempt.submission.lab_version.load_spec().gpu_optional
+    except Exception:  # a missing snapshot: keep the queue; grading will say what is wrong
+        log.exception("attempt %s: could not read its lab version to re-route it", attempt.pk)
+        return attempt.queue
+    return "cpu" if optional else attempt.queue
+
+
+def forget() -> None:
+    """This worker process stops serving the gpu queue (a warm shutdown)."""
+    GpuWorker.objects.filter(name=holder()).delete()
+
+
+def worker_heartbeat(stop: threading.Event) -> threading.Thread:
+    """Beat now and every TTL / 3 seconds in a daemon thread until `stop` is set, then forget.
+
+    Each beat opens and closes its own connection, so a prefork pool forking beside it never
+    inherits an open one."""
+
+    def loop() -> None:
+        from django.db import connection
+
+        while True:
+            try:
+                beat()
+            except Exception:  # the database is away for a moment: the next beat tries again
+                log.warning("GPU worker heartbeat failed; retrying in %s s", settings.SKILLFORGE_GPU_CLAIM_TTL / 3,
+                            exc_info=True)
+            finally:
+                connection.close()
+            if stop.wait(settings.SKILLFORGE_GPU_CLAIM_TTL / 3):
+                break
+        try:
+            forget()
+        except Exception:
+            log.warning("GPU worker heartbeat: could not remove this worker's row; it expires by itself")
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=loop, name="gpu-worker-heartbeat", daemon=True)
+    thread.start()
+    return thread

@@ -114,6 +114,10 @@ class Attempt(models.Model):
     digest = models.CharField(max_length=80, blank=True)
     requeues = models.PositiveSmallIntegerField(
         default=0, help_text="Times the reconciler put it back in the queue (lost message, or a grader that died).")
+    queue = models.CharField(
+        max_length=8, choices=[("cpu", "CPU"), ("gpu", "GPU")], blank=True,
+        help_text="The Celery queue it was sent to: its lab version's, or for a lab with gpu = \"optional\" the one "
+                  "chosen at submit time (gpus.route). Left empty, save() takes the lab version's.")
 
     class Meta:
         ordering = ["-queued_at", "-id"]
@@ -135,10 +139,16 @@ class Attempt(models.Model):
                                    name="attempt_score_in_range"),
             models.UniqueConstraint(fields=["submission"], condition=Q(status__in=["queued", "running"]),
                                     name="attempt_one_in_flight_per_submission"),
+            models.CheckConstraint(condition=Q(queue__in=["cpu", "gpu"]), name="attempt_queue_known"),
         ]
 
     def __str__(self) -> str:
         return f"attempt {self.pk} ({self.status})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self.queue:
+            self.queue = self.submission.lab_version.queue
+        super().save(*args, **kwargs)
 
     @property
     def is_terminal(self) -> bool:
@@ -158,3 +168,18 @@ class GpuClaim(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device} held by {self.holder} until {self.expires_at:%H:%M:%S}"
+
+
+class GpuWorker(models.Model):
+    """A live worker that consumes the gpu queue, with how many devices it has. Its process
+    renews the row every SKILLFORGE_GPU_CLAIM_TTL / 3 seconds (gpus.worker_heartbeat); a
+    row past expires_at is a dead worker. Submitting to a lab with gpu = "optional" reads
+    it to pick the gpu queue only while someone serves it (gpus.route)."""
+
+    name = models.CharField(max_length=200, unique=True, help_text="host:pid of the worker process")
+    devices = models.PositiveSmallIntegerField(help_text="GPU devices this worker claims from")
+    seen_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.devices} GPU(s), alive until {self.expires_at:%H:%M:%S}"

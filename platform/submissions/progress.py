@@ -14,13 +14,13 @@ from .models import Attempt, Submission
 
 def queue_position(attempt: Attempt, queue: str) -> int:
     """1 = next to be picked up on its queue (attempts queued before it on the same queue, plus one)."""
-    ahead = Attempt.objects.filter(status=Attempt.Status.QUEUED, submission__lab_version__queue=queue,
+    ahead = Attempt.objects.filter(status=Attempt.Status.QUEUED, queue=queue,
                                    queued_at__lt=attempt.queued_at).count()
     return ahead + 1
 
 
 def running_now(queue: str) -> int:
-    return Attempt.objects.filter(status=Attempt.Status.RUNNING, submission__lab_version__queue=queue).count()
+    return Attempt.objects.filter(status=Attempt.Status.RUNNING, queue=queue).count()
 
 
 def elapsed(attempt: Attempt) -> float:
@@ -107,7 +107,7 @@ def live_facts(submission: Submission, attempt: Attempt | None, status: str) -> 
     """Queue position while queued; elapsed time against the wall limit while running."""
     if attempt is None:
         return {}
-    queue = submission.lab_version.queue
+    queue = attempt.queue
     if status == Attempt.Status.QUEUED:
         return {"position": queue_position(attempt, queue), "running": running_now(queue),
                 "waiting": elapsed(attempt)}

@@ -13,6 +13,8 @@ Celery beat runs `reconcile()` every minute (submissions.reconcile_attempts):
 Every change is a conditional UPDATE on the state it read, so a worker finishing at the
 same moment, or two reconcilers, never produce two outcomes; a grader that comes back
 late cannot store its result either (services._finish matches the claim's time).
+A worker whose sandbox fails (our outage, not the learner's code) requeues the attempt
+itself with the same `services.requeue` and the same counter (services._back_to_queue).
 """
 
 from __future__ import annotations
@@ -22,11 +24,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F
 from django.utils import timezone
 
 from .models import Attempt
-from .services import enqueue
+from .services import enqueue, requeue
 
 log = logging.getLogger("skillforge.reconcile")
 
@@ -38,8 +39,8 @@ def never_picked_up(queue: str, waited: timedelta) -> str:
             "Your files are saved: please resubmit later.")
 
 
-INTERRUPTED = ("Grading was interrupted twice (the grader stopped while running your code), so it was "
-               "stopped. This is not your fault: please resubmit.")
+INTERRUPTED = ("Grading kept being interrupted (the grader stopped while running your code), so it was "
+               "stopped. Your files are saved; this is not your fault: please resubmit.")
 
 
 @dataclass
@@ -49,11 +50,13 @@ class Outcome:
 
 
 def _requeue(attempt: Attempt, outcome: Outcome, **state: object) -> None:
-    moved = Attempt.objects.filter(pk=attempt.pk, requeues=attempt.requeues, **state).update(
-        status=Attempt.Status.QUEUED, started_at=None, requeues=F("requeues") + 1)
+    from .gpus import requeue_route
+
+    queue = requeue_route(attempt)  # its own queue; an optional-GPU lab's falls back to cpu without GPU workers
+    moved = requeue(attempt_id=attempt.pk, requeues=attempt.requeues, state=state, queue=queue)
     if moved:
         outcome.requeued.append(attempt.pk)
-        enqueue(attempt_id=attempt.pk, queue=attempt.submission.lab_version.queue)
+        enqueue(attempt_id=attempt.pk, queue=queue)
 
 
 def _fail(attempt: Attempt, outcome: Outcome, message: str, now: datetime, **state: object) -> None:
@@ -72,7 +75,7 @@ def reconcile(*, now: datetime | None = None) -> Outcome:
         if attempt.queued_at >= now - deadline * (attempt.requeues + 1):
             continue
         if attempt.requeues >= most:
-            message = never_picked_up(attempt.submission.lab_version.queue, now - attempt.queued_at)
+            message = never_picked_up(attempt.queue, now - attempt.queued_at)
             _fail(attempt, outcome, message, now, status=Attempt.Status.QUEUED)
         else:
             _requeue(attempt, outcome, status=Attempt.Status.QUEUED)

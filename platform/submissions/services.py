@@ -22,12 +22,14 @@ from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 import sandbox
 from catalog.models import Lab
 from graders import GradeReport, GradingError, LabSpec, SubmissionRejected, accept_files, accept_path, accept_upload, grade
 from graders.hashing import tree_hash
+from graders.pipeline import SandboxFailed
 from graders.report import validate as validate_report
 
 from . import live, signals
@@ -81,8 +83,10 @@ def submit(*, learner: Any, lab: Lab, intake: Intake) -> Submission:
     submission.status, submission.content_hash = Submission.Status.ACCEPTED, tree_hash(submission.files_dir)
     with transaction.atomic():
         submission.save()
-        attempt = Attempt.objects.create(submission=submission)
-        transaction.on_commit(partial(enqueue, attempt_id=attempt.pk, queue=version.queue))
+        from .gpus import route  # `gpu = "optional"`: the gpu queue only while a GPU worker is alive
+
+        attempt = Attempt.objects.create(submission=submission, queue=route(version.queue, optional=spec.gpu_optional))
+        transaction.on_commit(partial(enqueue, attempt_id=attempt.pk, queue=attempt.queue))
     log.info("submission %s to %s accepted as attempt %s", submission.id, lab.slug, attempt.pk)
     return submission
 
@@ -187,35 +191,46 @@ def grade_attempt(*, attempt_id: int) -> Attempt | None:
 
     An attempt of a GPU lab first claims one of this worker's devices (gpus.py) and holds
     it while it runs; with none free it raises GpuBusy before touching the attempt."""
-    queue = Attempt.objects.filter(pk=attempt_id).values_list("submission__lab_version__queue", flat=True).first()
-    if queue != "gpu":
-        return _grade_claimed(attempt_id)
+    # One read before the claim: the queue chosen at submit, and all grading needs of the row.
+    attempt = Attempt.objects.select_related("submission__lab_version").filter(pk=attempt_id).first()
+    if attempt is None or attempt.status != Attempt.Status.QUEUED:
+        log.info("attempt %s: not queued any more (a duplicate delivery?); nothing to do", attempt_id,
+                 extra={"attempt_id": attempt_id})
+        return None
+    if attempt.queue != "gpu":
+        return _grade_claimed(attempt)
     from . import gpus
 
     device = gpus.try_claim(attempt_id)
     if device is None:
         raise GpuBusy(f"attempt {attempt_id}: all GPUs of this worker are busy")
     with gpus.held(device):
-        return _grade_claimed(attempt_id, gpus.passthrough(device))
+        return _grade_claimed(attempt, gpus.passthrough(device))
 
 
-def _grade_claimed(attempt_id: int, devices: tuple[str, ...] = ()) -> Attempt | None:
+def _grade_claimed(attempt: Attempt, devices: tuple[str, ...] = ()) -> Attempt | None:
+    attempt_id = attempt.pk
     claimed = claim(attempt_id=attempt_id)
-    if claimed is None:
+    if claimed is None:  # the other delivery of a duplicate won the conditional UPDATE
         log.info("attempt %s: not queued any more (a duplicate delivery?); nothing to do", attempt_id,
                  extra={"attempt_id": attempt_id})
         return None
-    attempt = Attempt.objects.select_related("submission__lab_version").get(pk=attempt_id)
+    attempt.status, attempt.started_at = Attempt.Status.RUNNING, claimed
     live.announce(attempt.submission_id)  # running: the live page moves on at once
     version = attempt.submission.lab_version
-    ids = {"attempt_id": attempt_id, "lab": version.lab_id, "queue": version.queue}
+    ids = {"attempt_id": attempt_id, "lab": version.lab_id, "queue": attempt.queue}
     log.info("attempt %s: grading submission %s", attempt_id, attempt.submission_id, extra=ids)
     report = None
     try:
         report = run_grading(lab=version.load_spec(), submission_dir=attempt.submission.files_dir, gpus=devices)
         document = report.to_dict()
         validate_report(document)
-    except (GradingError, sandbox.SandboxUnavailable) as exc:
+    except (sandbox.SandboxUnavailable, SandboxFailed) as exc:  # our machines, not the learner's code
+        log.warning("attempt %s: the sandbox failed (%s)", attempt_id, _technical(exc), extra=ids)
+        if attempt.requeues < settings.SKILLFORGE_MAX_REQUEUES:
+            return _back_to_queue(attempt, claimed, ids)  # raises Requeued unless the reconciler moved it first
+        attempt = _finish(attempt_id, claimed, status=Attempt.Status.ERROR, message=SANDBOX_DOWN)
+    except GradingError as exc:  # the lab's grader failed
         log.warning("attempt %s: grading error: %s", attempt_id, exc, extra=ids)
         attempt = _finish(attempt_id, claimed, status=Attempt.Status.ERROR, message=str(exc) or UNEXPECTED)
     except Exception:
@@ -239,12 +254,63 @@ def _grade_claimed(attempt_id: int, devices: tuple[str, ...] = ()) -> Attempt | 
     return attempt
 
 
+# --- an outage of our sandboxes: back to the queue, never the learner's error -----------------
+
+SANDBOX_DOWN = ("We could not run your code in a sandbox (our grading machines are having trouble). Your files "
+                "are saved; this is not your fault: please resubmit in a few minutes.")
+RETRYING = "Retrying: our grading machines had a problem, so your submission is back in the queue."
+# Seconds before the next delivery of an attempt put back after an outage, by how many times it
+# has been put back already (the last repeats). With SKILLFORGE_MAX_REQUEUES = 2 an engine that is
+# back within ~20 s loses nothing; a longer outage ends the attempt with SANDBOX_DOWN.
+REQUEUE_BACKOFF = (5.0, 15.0, 45.0)
+
+
+class Requeued(Exception):
+    """The attempt is back in the queue after an outage of our sandboxes: deliver it again
+    in `countdown` seconds (the Celery task retries; the attempt stays queued meanwhile)."""
+
+    def __init__(self, attempt_id: int, countdown: float) -> None:
+        super().__init__(f"attempt {attempt_id}: back in the queue, next try in {countdown:g} s")
+        self.attempt_id, self.countdown = attempt_id, countdown
+
+
+def requeue(*, attempt_id: int, requeues: int, state: Mapping[str, Any], **fields: Any) -> bool:
+    """Put the attempt back in the queue if it is still in `state` (e.g. running under one
+    claim) and was requeued `requeues` times, setting `fields` too: one conditional UPDATE, so
+    of a worker and the reconciler (or two reconcilers) only one moves it. Shared by both; the
+    caller re-delivers it if this returns True."""
+    moved = Attempt.objects.filter(pk=attempt_id, requeues=requeues, **state).update(
+        status=Attempt.Status.QUEUED, started_at=None, requeues=F("requeues") + 1, **fields)
+    return bool(moved)
+
+
+def _back_to_queue(attempt: Attempt, claimed: datetime, ids: dict[str, Any]) -> Attempt:
+    """Our claim goes back to queued, and Requeued tells the task when to deliver it again.
+    Returns (without raising) only if the claim was not ours any more: whoever moved the
+    attempt (the reconciler, which re-delivers what it requeues) owns it now."""
+    ours = {"status": Attempt.Status.RUNNING, "started_at": claimed}
+    if not requeue(attempt_id=attempt.pk, requeues=attempt.requeues, state=ours, message=RETRYING):
+        log.warning("attempt %s: no longer ours when the sandbox failed; left as it is", attempt.pk, extra=ids)
+        return Attempt.objects.get(pk=attempt.pk)
+    countdown = REQUEUE_BACKOFF[min(attempt.requeues, len(REQUEUE_BACKOFF) - 1)]
+    log.warning("attempt %s: back in the queue (requeue %s of %s), next try in %g s", attempt.pk,
+                attempt.requeues + 1, settings.SKILLFORGE_MAX_REQUEUES, countdown, extra=ids)
+    raise Requeued(attempt.pk, countdown)
+
+
+def _technical(exc: Exception) -> str:
+    """The backend's own words about a sandbox failure, for the log."""
+    if isinstance(exc, SandboxFailed):
+        return f"{exc.backend or 'sandbox'}: {exc.detail}"
+    return f"{type(exc).__name__}: {exc}"
+
+
 def _record_metrics(attempt: Attempt, claimed: datetime, report: GradeReport | None) -> None:
     from skillforge import metrics
 
     version = attempt.submission.lab_version
     metrics.record_grade(
-        lab=version.lab.slug, queue=version.queue, backend=report.run.backend if report else "none",
+        lab=version.lab.slug, queue=attempt.queue, backend=report.run.backend if report else "none",
         outcome=attempt.status, termination=report.run.termination if report else None,
         grading_seconds=(timezone.now() - claimed).total_seconds(),
         waited_seconds=(claimed - attempt.queued_at).total_seconds(),

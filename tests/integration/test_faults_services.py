@@ -462,15 +462,17 @@ class OwnDockerd:
 
 
 def test_docker_engine_stops_mid_run(env, broker, ada, lab, tmp_path, monkeypatch, started):
-    """The engine a worker's sandboxes run on stops while one grades: that attempt ends as an
-    error that says the sandbox failed (not the learner), one sent while the engine is down as
-    an error that says no sandbox is available; once the engine is back the same worker grades
-    again (its pool drops the sandbox that died), and no container outlives it."""
+    """The engine a worker's sandboxes run on stops while one grades: that attempt goes back to
+    the queue (not the learner's error) and, once the engine is back, the same worker grades it,
+    exactly once (its pool drops the sandbox that died). One sent while the engine stays down
+    past the retries (SKILLFORGE_MAX_REQUEUES, with back-off) ends as an error worded for the
+    learner. No container outlives it."""
     engine = OwnDockerd()
     try:
         engine.start()
         engine.import_lab_image()
-        docker_env = {**env, "DOCKER_HOST": engine.host, "SKILLFORGE_SANDBOX": "docker", "SKILLFORGE_POOL_SIZE": "1"}
+        docker_env = {**env, "DOCKER_HOST": engine.host, "SKILLFORGE_SANDBOX": "docker", "SKILLFORGE_POOL_SIZE": "1",
+                      "SKILLFORGE_MAX_REQUEUES": "2"}
         with running_workers(docker_env, tmp_path, "docker") as workers:
             warm = submit(ada, lab)
             wait_for(attempt_of(warm), ("graded", "error"), 60, workers)
@@ -478,16 +480,28 @@ def test_docker_engine_stops_mid_run(env, broker, ada, lab, tmp_path, monkeypatc
             wait_for(attempt_of(mid), ("running",), 30, workers)
             time.sleep(1.0)  # inside the learner's program
             engine.stop(wait=False)
-            wait_for(attempt_of(mid), ("graded", "error"), 30, workers)
-            down = submit(ada, lab)
-            wait_for(attempt_of(down), ("graded", "error"), 30, workers)
+            wait_for(attempt_of(mid), ("queued",), 30, workers)  # back in the queue, waiting out its back-off
+            assert Attempt.objects.get(pk=attempt_of(mid)).message == services.RETRYING
+            engine.stop()
+            engine.start()  # within the back-offs (5 s, then 15 s): the next delivery grades it
+            wait_for(attempt_of(mid), ("graded", "error"), 60, workers)
+            engine.stop(wait=False)  # its API goes at once; it finishes stopping while the retries run
+            down = submit(ada, lab)  # tried 3 times over ~20 s, then stopped with a reason
+            wait_for(attempt_of(down), ("graded", "error"), 60, workers)
             engine.stop()
             engine.start()
             back = submit(ada, lab)
             wait_for(attempt_of(back), ("graded", "error"), 60, workers)
-            attempts = assert_nothing_lost([warm, mid, down, back], errors={
-                "The sandbox failed to run your submission": 1, "sandbox backend is not available": 1})
-            assert [a.status for a in attempts] == ["graded", "error", "error", "graded"]
+            attempts = assert_nothing_lost([warm, mid, down, back], errors={services.SANDBOX_DOWN: 1})
+            assert [a.status for a in attempts] == ["graded", "graded", "error", "graded"]
+            interrupted, refused = attempts[1], attempts[2]
+            assert interrupted.requeues in (1, 2) and refused.requeues == 2
+            # Every delivery claimed it; only the last one stored an outcome (one grade, one credential).
+            assert claims(workers, interrupted.pk) == interrupted.requeues + 1
+            assert claims(workers, refused.pk) == 3
+            log = workers[0].log_path.read_text()
+            assert f"attempt {interrupted.pk}: back in the queue (requeue 1 of 2)" in log
+            assert f"attempt {refused.pk}: the sandbox failed (SandboxUnavailable" in log  # the detail is logged
         # The interrupted run's container could not be removed while the engine was down; it
         # is left exited (no process, only its files) until a worker on this host starts and
         # sweeps the sandboxes of dead workers, as this does:

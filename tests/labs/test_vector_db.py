@@ -6,8 +6,11 @@
   the oracle judges exact answers (ties included) and recall correctly;
 - the reference solution scores 1.0 on both backends, with byte-identical reports on
   two runs;
-- the starter and four plausible-but-wrong solutions land below the bar, each failing
-  exactly the check(s) its bug should fail;
+- the starter and five plausible-but-wrong solutions land below the bar, each failing
+  exactly the check(s) its bug should fail (wrong_gpu_only: batch search with no CPU
+  fallback, which fails here because no GPU exists: a CPU sandbox is what grades it);
+- the GPU-optional exercise (batch.py): the reference falls back to numpy and names the
+  device it used, and a batch that claims a GPU the sandbox lacks counts nothing;
 - the public tests pass on the solution and fail on the starter and on each wrong
   solution (so a learner gets the same signal locally as from the grader).
 """
@@ -34,12 +37,12 @@ LAB_DIR = REPO / "labs" / "vector-db"
 DRIVER_DIR = LAB_DIR / "checks" / "driver"
 WRONG_DIR = Path(__file__).resolve().parent / "vector-db"
 
-ALL_CHECKS = {"recall", "speedup", "filtered_exact", "shard_merge", "reload"}
+ALL_CHECKS = {"recall", "speedup", "filtered_exact", "shard_merge", "reload", "batch"}
 
 # submission folder -> the checks it must fail (all others must pass)
 BELOW_BAR = {
-    # brute force over one shard, no filters, no persistence: exact but slow
-    "starter": {"speedup", "filtered_exact", "shard_merge", "reload"},
+    # brute force over one shard, no filters, no persistence, no batch search: exact but slow
+    "starter": {"speedup", "filtered_exact", "shard_merge", "reload", "batch"},
     # asks HNSW for 5k candidates, then drops those that do not match the filter
     "wrong_post_filter": {"filtered_exact"},
     # concatenates the shards' answers and keeps the first k, unsorted
@@ -48,6 +51,8 @@ BELOW_BAR = {
     "wrong_low_ef": {"recall"},
     # save() forgets the metadata: a reloaded store cannot filter
     "wrong_lost_metadata": {"reload"},
+    # batch search on CUDA (torch) only: no CPU fallback, so it raises in a CPU sandbox
+    "wrong_gpu_only": {"batch"},
 }
 
 PUBLIC_TESTS = {
@@ -57,17 +62,20 @@ PUBLIC_TESTS = {
     "test_ann_is_faster_than_brute_force",
     "test_filtered_search_is_exact",
     "test_save_and_load_give_the_same_answers",
+    "test_search_batch_is_exact_on_this_device",
 }
 
 # submission folder -> exactly the public tests that must fail on it
 PUBLIC_FAILURES = {
     "starter": {"test_rows_are_routed_to_shards_by_id", "test_ann_is_faster_than_brute_force",
-                "test_filtered_search_is_exact", "test_save_and_load_give_the_same_answers"},
+                "test_filtered_search_is_exact", "test_save_and_load_give_the_same_answers",
+                "test_search_batch_is_exact_on_this_device"},
     "wrong_post_filter": {"test_filtered_search_is_exact"},
     "wrong_concat_merge": {"test_exact_search_merges_the_shards_exactly", "test_ann_recall_at_10",
                            "test_filtered_search_is_exact"},
     "wrong_low_ef": {"test_ann_recall_at_10"},
     "wrong_lost_metadata": {"test_save_and_load_give_the_same_answers"},
+    "wrong_gpu_only": {"test_search_batch_is_exact_on_this_device"},
 }
 
 
@@ -131,8 +139,13 @@ def test_lab_spec_is_consistent(lab, driver):
     total = sum(c.weight for c in lab.checks)
     # No single check can be missed and still pass: each one is essential.
     assert all((total - c.weight) / total < lab.pass_bar for c in lab.checks)
-    assert lab.editable == ("vectorstore.py",)
+    assert lab.editable == ("vectorstore.py", "batch.py")
+    assert lab.notebook is not None and lab.notebook.modules == lab.editable
+    assert (lab.queue, lab.gpu_optional) == ("cpu", True)  # gpu = "optional"
     thresholds = {c.id: c.threshold for c in lab.checks}
+    batch = driver.batchcheck  # batchcheck.py, the driver's sibling
+    assert thresholds["batch"] == batch.BATCH_QUERIES == 200 and batch.K == driver.K
+    assert batch.BATCH_SEED not in (driver.QUERY_SEED, driver.WORLD_SEED)
     assert thresholds["filtered_exact"] == len(driver.FILTERS) == 40
     assert thresholds["shard_merge"] == driver.EXACT_QUERIES
     assert thresholds["reload"] == driver.RELOAD_ANN + driver.EXACT_QUERIES + len(driver.FILTERS)
@@ -140,10 +153,11 @@ def test_lab_spec_is_consistent(lab, driver):
     # The bars the brief and the check texts state are the driver's.
     assert (driver.RECALL_BAR, driver.SPEEDUP_BAR, driver.N, driver.K, driver.NUM_SHARDS) == (0.95, 5.0, 100_000, 10, 4)
     brief = lab.brief_path.read_text()
-    for text in ("0.95", "5x", "100,000", "384", "i % 4"):
+    for text in ("0.95", "5x", "100,000", "384", "i % 4", "search_batch", "SKILLFORGE_DEVICE", "20,000", "200"):
         assert text in brief, text
     # The driver's learner timeouts fit in the sandbox's wall clock, with room.
-    assert driver.BUILD_PROCESS_TIMEOUT + driver.RELOAD_PROCESS_TIMEOUT + 30 < lab.limits.wall_seconds
+    timeouts = driver.BUILD_PROCESS_TIMEOUT + driver.RELOAD_PROCESS_TIMEOUT + driver.batchcheck.BATCH_PROCESS_TIMEOUT
+    assert timeouts + 30 < lab.limits.wall_seconds
 
 
 def test_public_and_hidden_data_come_from_one_generator():
@@ -265,7 +279,8 @@ def run_public_tests(folder: Path, tmp_path: Path) -> subprocess.CompletedProces
     """Run public_tests the way a learner does: vectorstore.py and public_tests/ side by side."""
     work = tmp_path / "learner"
     shutil.copytree(LAB_DIR / "public_tests", work / "public_tests")
-    shutil.copy2(folder / "vectorstore.py", work / "vectorstore.py")
+    for name in ("vectorstore.py", "batch.py"):
+        shutil.copy2(folder / name, work / name)
     env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "PYTHONPATH", "VECTORSTORE_DIR")}
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-rfE", "-p", "no:cacheprovider", "-p", "no:django", "public_tests"],
@@ -293,6 +308,46 @@ def test_public_tests_catch_the_starter_and_each_wrong_solution(tmp_path, name):
     proc = run_public_tests(submission(name), tmp_path)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert failed_tests(proc.stdout) == PUBLIC_FAILURES[name], proc.stdout
+
+
+def test_reference_batch_search_falls_back_to_numpy_with_the_same_answers(dataset, monkeypatch):
+    """batch.py on this host (no GPU): "auto" runs on the CPU, "cuda" refuses plainly, and every
+    path returns the exact top k, best first."""
+    batch = load_module("vector_db_batch", LAB_DIR / "solution" / "batch.py")
+    world = dataset.World(11)
+    vectors, queries = world.dataset(5000).vectors, world.queries(300, seed=2)  # 300: two query chunks
+    scores = queries.astype(np.float64) @ vectors.astype(np.float64).T
+    truth = np.argsort(-scores, axis=1, kind="stable")[:, :10]
+    monkeypatch.setenv("SKILLFORGE_DEVICE", "cpu")
+    rows, device = batch.search_batch(vectors, queries, 10)
+    assert device == "cpu" and rows.shape == (300, 10)
+    assert np.array_equal(rows, truth)
+    assert np.array_equal(batch.search_batch(vectors, queries, 10, device="cpu")[0], truth)
+    monkeypatch.setenv("SKILLFORGE_DEVICE", "cuda")  # told there is a GPU, but no torch/cupy can use one here
+    if batch.gpu_library() is None:
+        assert batch.search_batch(vectors, queries, 10)[1] == "cpu"
+        with pytest.raises(RuntimeError, match="no GPU"):
+            batch.search_batch(vectors, queries, 10, device="cuda")
+
+
+def test_a_batch_that_claims_a_gpu_the_sandbox_lacks_counts_nothing(driver, monkeypatch):
+    batchcheck = driver.batchcheck
+    world = driver.World(3)
+    work = batchcheck.BatchWork(world, world.dataset(batchcheck.BATCH_ROWS))
+    scores = work.queries.astype(np.float64) @ work.ds.vectors.astype(np.float64).T
+    work.answers = np.argsort(-scores, axis=1)[:, :driver.K].tolist()
+    for sandbox, named, exact in [("cpu", "cpu", 200), ("cpu", "cuda", 0), ("cuda", "cuda", 200), ("cuda", "cpu", 200),
+                                  ("cpu", "tpu", 0)]:
+        monkeypatch.setenv("SKILLFORGE_DEVICE", sandbox)
+        work.device = named
+        notes: list[str] = []
+        obs = batchcheck.observe_batch(work, notes)
+        assert obs == {"batch_exact": exact, "batch_device": f"{named} (sandbox: {sandbox})"}, notes
+        assert f"search_batch ran on {named!r}" in notes[0]
+    work.answers = [a[::-1] for a in work.answers]  # worst first
+    monkeypatch.setenv("SKILLFORGE_DEVICE", "cpu")
+    work.device = "cpu"
+    assert batchcheck.observe_batch(work, [])["batch_exact"] == 0
 
 
 def test_explore_script_runs(tmp_path):

@@ -102,12 +102,14 @@ def test_a_graded_attempt_stores_report_score_passed_digest_and_timings(ada, tin
     assert done.message == done.report["summary"]
 
 
-def test_no_sandbox_ends_in_error_with_the_reason(ada, tiny_lab, settings, django_capture_on_commit_callbacks):
+def test_no_sandbox_ends_in_error_with_the_reason(ada, tiny_lab, settings, caplog, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
         attempt = submit_files(ada, tiny_lab, {"main.py": "print(42)\n"}).latest_attempt
     settings.SKILLFORGE_SANDBOX = "nonexistent"
+    settings.SKILLFORGE_MAX_REQUEUES = 0  # no retries left (test_requeue.py: the retries before)
     done = services.grade_attempt(attempt_id=attempt.pk)
-    assert done.status == "error" and "unknown sandbox backend 'nonexistent'" in done.message
+    assert done.status == "error" and done.message == services.SANDBOX_DOWN  # worded for the learner
+    assert "unknown sandbox backend 'nonexistent'" in caplog.text  # the detail, for operators
     assert done.finished_at is not None and done.report is None
 
 

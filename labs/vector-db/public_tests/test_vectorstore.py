@@ -142,3 +142,21 @@ def test_save_and_load_give_the_same_answers(store, queries, tmp_path):
         q = queries[0]
         assert ids(loaded.search(q, K, filter=flt)) == ids(store.search(q, K, filter=flt)), \
             f"filter {flt} answers differently after save and load"
+
+
+def test_search_batch_is_exact_on_this_device(data, queries):
+    """batch.py: the exact top k per query, best first, on whichever device this machine has."""
+    import batch
+
+    vectors = data.vectors[:10_000]
+    rows, device = batch.search_batch(vectors, queries[:100], K)
+    print(f"search_batch ran on {device!r}")
+    assert device in ("cpu", "cuda"), f"search_batch must name the device it used ('cpu' or 'cuda'), got {device!r}"
+    rows = np.asarray(rows)
+    assert rows.shape == (100, K), f"expected one row of {K} per query, got shape {rows.shape}"
+    for q, got in zip(queries[:100], rows, strict=True):
+        scores = vectors.astype(np.float64) @ q.astype(np.float64)
+        kth = np.sort(scores)[-K]
+        mine = scores[got]
+        assert len(set(got.tolist())) == K and np.all(mine >= kth - TOL), "missed part of the true top k"
+        assert np.all(np.diff(mine) <= TOL), "not sorted best (highest score) first"

@@ -8,7 +8,11 @@ vectorstore.py (through runner.py, as the learner's user) twice:
           over a Unix socket (the next one only after the answer to the last), then
           save(folder);
   reload  a fresh process, with the dataset files deleted and nothing of the first
-          process left: VectorStore.load(folder), then the same queries again.
+          process left: VectorStore.load(folder), then the same queries again;
+
+and then, in a third process, the learner's batch.py: search_batch(vectors, queries, 10)
+over 20,000 of the vectors and 200 other hidden queries, with the sandbox's device named
+in SKILLFORGE_DEVICE ("cuda" on a GPU worker that passed a device in, else "cpu").
 
 Everything is judged here, from the ids that come back, against exact answers this
 process computes itself (oracle.py); the hidden queries and filters never leave it, and
@@ -24,6 +28,8 @@ the answers never enter the learner's process. It records:
                      answer over the whole, unsharded collection
   reload_same        queries the reloaded store answered with the same ids, in the same
                      order, as the store that saved it
+  batch_exact        batched queries answered exactly (batchcheck.py)
+  batch_device       the device search_batch named, and the sandbox's
 
 The baseline, measured here in the same run on the same queries: per query, one
 float32 matrix-vector product of the query with all 100,000 vectors (numpy, one BLAS
@@ -62,6 +68,7 @@ from dataclasses import dataclass, field, replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
+import batchcheck  # noqa: E402
 import numpy as np  # noqa: E402
 import sfharness as h  # noqa: E402
 from dataset import DIM, FIELDS, World, matches  # noqa: E402
@@ -183,6 +190,8 @@ class Session:
         assert self.sock is not None
         self.sock.settimeout(timeout)
         (n,) = struct.unpack("<i", self._recv(4))
+        if n == -2:
+            raise ConnectionError("malformed answer (a text frame where ids were due)")
         if n == -1:
             (size,) = struct.unpack("<I", self._recv(4))
             if size > MAX_MESSAGE:
@@ -224,6 +233,47 @@ class Session:
             if isinstance(exc, TimeoutError):
                 self.timed_out = timeout
                 self.problem = self.problem or f"a call took longer than {timeout:g} s; the process was stopped"
+            self.problem = self.problem or f"the connection failed: {exc or type(exc).__name__}"
+            self.sock.close()
+            self.sock = None
+            return None
+
+    def text(self, timeout: float) -> str | None:
+        """A short text frame (the batch's device), or None where the call failed."""
+        if self.sock is None:
+            return None
+        try:
+            self.sock.settimeout(timeout)
+            (n,) = struct.unpack("<i", self._recv(4))
+            if n not in (-1, -2):
+                raise ConnectionError("malformed answer (ids where a text frame was due)")
+            (size,) = struct.unpack("<I", self._recv(4))
+            if size > (MAX_MESSAGE if n == -1 else 200):
+                raise ConnectionError(f"malformed answer (a {size}-byte text)")
+            message = self._recv(size).decode("utf-8", "replace")
+            if n == -1:
+                self.failed_calls += 1
+                self.first_error = self.first_error or message[:300]
+                self.problem = message[:300]
+                return None
+            return message
+        except (OSError, ConnectionError, struct.error) as exc:
+            if isinstance(exc, TimeoutError):
+                self.timed_out = timeout
+            self.problem = f"no answer within {timeout:g} s ({exc or type(exc).__name__})"
+            self.sock.close()
+            self.sock = None
+            return None
+
+    def rows(self, timeout: float) -> list[int] | None:
+        """One answer of ids; None (and the connection closed) where it failed."""
+        if self.sock is None:
+            return None
+        try:
+            return self._answer(timeout)
+        except (OSError, ConnectionError, struct.error) as exc:
+            if isinstance(exc, TimeoutError):
+                self.timed_out = timeout
             self.problem = self.problem or f"the connection failed: {exc or type(exc).__name__}"
             self.sock.close()
             self.sock = None
@@ -411,8 +461,11 @@ async def run_phase(phase: Any, config: dict[str, Any], timeout: float, *args: A
     server.listen(1)
     config = {**config, "socket": SOCKET}
     session = Session()
+    # The learner's code learns the sandbox's device as the driver did (graders/pipeline.py).
+    device_env = {"SKILLFORGE_DEVICE": batchcheck.sandbox_device(),
+                  "CUDA_VISIBLE_DEVICES": os.environ.get("CUDA_VISIBLE_DEVICES", "")}
     learner = asyncio.create_task(h.run_learner(["python3", "-I", "-c", RUNNER_SOURCE], timeout=timeout,
-                                                env=THREADS_ENV, stdin=json.dumps(config).encode(),
+                                                env={**THREADS_ENV, **device_env}, stdin=json.dumps(config).encode(),
                                                 output_cap=64 * 1024))
     try:
         await asyncio.to_thread(phase, session, server, *args)
@@ -535,8 +588,14 @@ async def grade() -> None:
         reload = await run_phase(reload_phase, {**config, "mode": "load"}, RELOAD_PROCESS_TIMEOUT, work)
     else:
         work.notes.append("reload: skipped, the store was not saved")
+    h.kill_learner_processes()
+    batch_work = batchcheck.BatchWork(world, ds)
+    batchcheck.write_batch(batch_work)
+    batch = await run_phase(batchcheck.batch_phase, {**config, "mode": "batch", "batch_dir": batchcheck.BATCH_DIR, "k": K},
+                            batchcheck.BATCH_PROCESS_TIMEOUT, batch_work)
     obs = observe(Oracle(ds.ids, ds.vectors), work)
-    h.emit(obs, combined([("build", build), ("reload", reload)], work.notes))
+    obs.update(batchcheck.observe_batch(batch_work, work.notes))
+    h.emit(obs, combined([("build", build), ("reload", reload), ("batch", batch)], work.notes))
 
 
 def main() -> None:

@@ -12,9 +12,14 @@ then reports "ready" and answers the driver's requests ONE AT A TIME over a Unix
 (the driver sends the next query only after it has the answer to the last), so the
 driver can time each query from its own side and nothing can be batched.
 
+  mode "batch": imports the learner's batch.py instead, loads the batch vectors and
+                queries the driver wrote, calls search_batch(vectors, queries, k) once,
+                and sends the device it names (a text frame), then one answer per query.
+
 Frames. Request: <B op> <b shard> <H k> <I payload bytes>, then the payload (the query as
 float32 bytes, then for a filtered search the filter as JSON). Answer: <i n>, then n
-int64 ids best first; n = -1 means the call failed, followed by <I length> and a message.
+int64 ids best first; n = -1 means the call failed, followed by <I length> and a message;
+n = -2 is a short text (the batch's device), followed by <I length> and the text.
 
 Nothing this process says is trusted for a verdict: the driver scores the ids it gets
 against the exact answers it computed itself.
@@ -75,10 +80,35 @@ class Channel:
         data = message.encode("utf-8", "replace")[:2000]
         self.sock.sendall(struct.pack("<iI", -1, len(data)) + data)
 
+    def text(self, message):
+        data = message.encode("utf-8", "replace")[:200]
+        self.sock.sendall(struct.pack("<iI", -2, len(data)) + data)
+
 
 def _ids(hits):
     """The ids of the hits ((id, score) pairs, best first), as the grader reads them."""
     return [int(hit[0]) for hit in list(hits)[:MAX_HITS]]
+
+
+def run_batch(config, channel):
+    """One call of the learner's search_batch; its rows go back one query per frame."""
+    try:
+        started = time.monotonic()
+        import batch
+
+        vectors = np.load(os.path.join(config["batch_dir"], "vectors.npy"))
+        queries = np.load(os.path.join(config["batch_dir"], "queries.npy"))
+        rows, device = batch.search_batch(vectors, queries, config["k"])
+        rows = np.asarray(rows)
+        print(f"[runner] search_batch of {len(queries)} queries took {time.monotonic() - started:.1f} s on "
+              f"{str(device)[:40]!r}", file=sys.stderr)
+    except BaseException:
+        traceback.print_exc()
+        channel.error("search_batch failed: " + traceback.format_exc(limit=3)[-1500:])
+        sys.exit(1)
+    channel.text(str(device))
+    for i in range(len(queries)):
+        channel.ids(_ids((int(r), 0.0) for r in np.ravel(rows[i])) if i < len(rows) else [])
 
 
 def main():
@@ -86,6 +116,9 @@ def main():
     channel = Channel(config["socket"])
 
     sys.path.insert(0, "/work")
+    if config["mode"] == "batch":
+        run_batch(config, channel)
+        return
     try:
         started = time.monotonic()
         import vectorstore
