@@ -187,36 +187,55 @@ def client_ip(request: HttpRequest) -> str:
 
 def hit(scope: str, who: str, ident: str, limit: Limit, *, now: float | None = None) -> int:
     """Count one request; 0 when within the limit, else the seconds until its window ends."""
+    return hits(scope, [(who, ident, limit)], now=now)[0]
+
+
+def hits(scope: str, counters: list[tuple[str, str, Limit]], *, now: float | None = None) -> list[int]:
+    """Count one request on each (who, ident, limit) of a scope: 0 each within its limit, else
+    the seconds until its window ends. On Redis all of them cost one round trip."""
     now = time.time() if now is None else now
-    window = int(now // limit.seconds)
-    digest = hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()[:24]  # no raw IPs or names in keys
     prefix = getattr(settings, "SKILLFORGE_RATE_LIMIT_PREFIX", "")
-    key = f"rl:{prefix}{scope}:{who}:{digest}:{window}"
-    cache = _cache()
+    keys = []
+    for who, ident, limit in counters:
+        digest = hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()[:24]  # no raw IPs or names in keys
+        keys.append((f"rl:{prefix}{scope}:{who}:{digest}:{int(now // limit.seconds)}", limit.seconds + 1))
     try:
-        cache.add(key, 0, limit.seconds + 1)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, limit.seconds + 1)
-            count = 1
+        counts = _increment(keys)
     except Exception:  # the cache (Redis) is down: serve rather than fail every request; say so loudly
         log.warning("rate limit %s not counted: the ratelimit cache is unavailable", scope, exc_info=True)
-        return 0
-    if count <= limit.count:
-        return 0
-    return max(1, math.ceil((window + 1) * limit.seconds - now))
+        return [0] * len(counters)
+    return [0 if count <= limit.count else max(1, math.ceil((int(now // limit.seconds) + 1) * limit.seconds - now))
+            for count, (_, _, limit) in zip(counts, counters, strict=True)]
+
+
+def _increment(keys: list[tuple[str, int]]) -> list[int]:
+    """INCR each key, creating it with its time to live: one pipelined round trip on Redis,
+    add + incr per key on another cache (the per-process LocMemCache of the embedded setup)."""
+    cache = _cache()
+    client = getattr(getattr(cache, "_cache", None), "get_client", None)  # Django's RedisCache
+    if client is not None:
+        pipe = client(write=True).pipeline(transaction=False)
+        for key, ttl in keys:
+            full = cache.make_and_validate_key(key)
+            pipe.set(full, 0, ex=ttl, nx=True)
+            pipe.incr(full)
+        return [int(n) for n in pipe.execute()[1::2]]
+    counts = []
+    for key, ttl in keys:
+        cache.add(key, 0, ttl)
+        try:
+            counts.append(cache.incr(key))
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, ttl)
+            counts.append(1)
+    return counts
 
 
 def check(scope: str, *, ip: str | None = None, user: str | None = None) -> Refusal | None:
     """Count a request against the scope's per-IP and per-account limits; a Refusal when over one."""
     rules = limits().get(scope, {})
-    waits = []
-    for who, ident in (("ip", ip), ("user", user)):
-        if ident and who in rules:
-            wait = hit(scope, who, ident, rules[who])
-            if wait:
-                waits.append((wait, who))
+    counters = [(who, ident, rules[who]) for who, ident in (("ip", ip), ("user", user)) if ident and who in rules]
+    waits = [(wait, who) for wait, (who, _, _) in zip(hits(scope, counters), counters, strict=True) if wait]
     if not waits:
         return None
     wait, who = max(waits)

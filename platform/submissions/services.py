@@ -229,18 +229,20 @@ def _grade_claimed(attempt: Attempt, devices: tuple[str, ...] = ()) -> Attempt |
         log.warning("attempt %s: the sandbox failed (%s)", attempt_id, _technical(exc), extra=ids)
         if attempt.requeues < settings.SKILLFORGE_MAX_REQUEUES:
             return _back_to_queue(attempt, claimed, ids)  # raises Requeued unless the reconciler moved it first
-        attempt = _finish(attempt_id, claimed, status=Attempt.Status.ERROR, message=SANDBOX_DOWN)
+        attempt = _finish(attempt_id, claimed, known=attempt, status=Attempt.Status.ERROR, message=SANDBOX_DOWN)
     except GradingError as exc:  # the lab's grader failed
         log.warning("attempt %s: grading error: %s", attempt_id, exc, extra=ids)
-        attempt = _finish(attempt_id, claimed, status=Attempt.Status.ERROR, message=str(exc) or UNEXPECTED)
+        attempt = _finish(attempt_id, claimed, known=attempt, status=Attempt.Status.ERROR,
+                           message=str(exc) or UNEXPECTED)
     except Exception:
         log.exception("attempt %s: unexpected failure while grading", attempt_id, extra=ids)
-        attempt = _finish(attempt_id, claimed, status=Attempt.Status.ERROR, message=UNEXPECTED)
+        attempt = _finish(attempt_id, claimed, known=attempt, status=Attempt.Status.ERROR, message=UNEXPECTED)
     else:
         log.info("attempt %s: graded, score %s, %s", attempt_id, report.score, report.run.termination, extra=ids)
         attempt = _finish(
             attempt_id,
             claimed,
+            known=attempt,
             status=Attempt.Status.GRADED,
             message=report.summary,
             report=document,
@@ -330,19 +332,28 @@ def _issue_credential(attempt: Attempt) -> None:
         log.exception("attempt %s: graded and passed, but the credential could not be issued", attempt.pk)
 
 
-def _finish(attempt_id: int, claimed: datetime, **fields: Any) -> Attempt:
+def _finish(attempt_id: int, claimed: datetime, *, known: Attempt | None = None, **fields: Any) -> Attempt:
+    """Store the outcome if the attempt is still under our claim; the attempt as it now is
+    (`known`, the grading worker's copy, updated in memory when ours was stored)."""
     if isinstance(fields.get("message"), str):
         fields["message"] = fields["message"].replace("\x00", "\ufffd")  # text columns refuse NUL
+    fields["finished_at"] = timezone.now()
     ours = Attempt.objects.filter(pk=attempt_id, status=Attempt.Status.RUNNING, started_at=claimed)
     try:
         updated = _store(attempt_id, ours, fields)
     except Exception:
         # The outcome could not be stored as it is; never leave the attempt running.
         log.exception("attempt %s: could not store the outcome; recording an error instead", attempt_id)
-        updated = ours.update(finished_at=timezone.now(), status=Attempt.Status.ERROR, message=UNEXPECTED)
-    if not updated:
-        log.warning("attempt %s: no longer running when grading finished; outcome not stored", attempt_id)
-    attempt = Attempt.objects.get(pk=attempt_id)
+        fields = {"finished_at": timezone.now(), "status": Attempt.Status.ERROR, "message": UNEXPECTED}
+        updated = ours.update(**fields)
+    if updated and known is not None:
+        for name, value in fields.items():
+            setattr(known, name, value)
+        attempt = known
+    else:
+        if not updated:
+            log.warning("attempt %s: no longer running when grading finished; outcome not stored", attempt_id)
+        attempt = Attempt.objects.select_related("submission__lab_version").get(pk=attempt_id)
     live.announce(attempt.submission_id)  # before the credential is signed: the grade is what waiters want
     return attempt
 
@@ -355,8 +366,7 @@ STORE_RETRY_PAUSES = (0.5, 1.0, 2.0, 4.0, 8.0)
 def _store(attempt_id: int, ours: Any, fields: dict[str, Any]) -> int:
     for pause in (*STORE_RETRY_PAUSES, None):
         try:
-            with transaction.atomic():
-                return int(ours.update(finished_at=timezone.now(), **fields))
+            return int(ours.update(**fields))  # one statement, committed on its own (autocommit)
         except (OperationalError, InterfaceError):
             if pause is None:
                 raise
