@@ -77,7 +77,9 @@ def test_the_workers_secrets_never_reach_the_sandbox(attack, backend, secret_env
     outcome = attack("environment")
     graded(outcome)
     probe = outcome.probe
-    assert probe["keys"] == ["HOME", "LANG", "PATH", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED"]
+    # the learner's environment is the harness's fixed one plus which device the sandbox has
+    assert probe["keys"] == ["CUDA_VISIBLE_DEVICES", "HOME", "LANG", "PATH", "PYTHONDONTWRITEBYTECODE",
+                             "PYTHONUNBUFFERED", "SKILLFORGE_DEVICE"]
     assert probe["found"] == []
     assert probe["denied"]["1"] == "PermissionError"  # /proc/1/environ
     assert all(v == "PermissionError" for v in probe["denied"].values())  # the driver's too
