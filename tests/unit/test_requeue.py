@@ -2,7 +2,7 @@
 
 The sandbox is a stand-in runner here (sandbox.backend patched), so each case is exact and
 fast: the engine vanishing mid-run is a sandbox_error result, no engine is SandboxUnavailable.
-tests/integration/test_faults_services.py stops a real Docker engine under a real worker.
+tests/integration/test_faults_sandbox.py stops a real Docker engine under a real worker.
 """
 
 from __future__ import annotations
